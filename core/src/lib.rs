@@ -1,0 +1,10 @@
+//! Lichen core: the tinySSB wire format, identities, feeds, replication and chat.
+//!
+//! The house is described in `docs/ARCHITECTURE.md`. This crate knows nothing about FFI, UI
+//! or a particular radio; its protocol code is sans-IO.
+
+pub mod identity;
+pub mod wire;
+
+pub use identity::{FeedId, FeedKey, Identity, IdentityError};
+pub use wire::{Dmx, Mid};

@@ -1,0 +1,93 @@
+//! The network a node speaks in: the name prefix and the DMXs that depend on it.
+//!
+//! Deployed tinySSB uses the prefix `tinyssb-v0` with an empty network key. A non-empty key
+//! is prepended to every string that a DMX or an entry name is hashed from, so communities
+//! with different keys cannot decode each other's packets. The empty key reproduces the
+//! deployed bytes exactly (the GOset DMX is then `SHA-256("tinySSB-0.1 GOset 1")[0:7]`).
+//! The ESP32 firmware hard-codes the prefix, so a non-empty key cannot talk to dongles.
+
+use thiserror::Error;
+
+use super::{sha256_trunc, Dmx};
+
+/// The fixed part of every entry name.
+pub const PREFIX: &[u8; 10] = b"tinyssb-v0";
+/// The string the GOset DMX is hashed from.
+pub const GOSET_TAG: &[u8] = b"tinySSB-0.1 GOset 1";
+/// Longest network key accepted.
+pub const MAX_KEY_LEN: usize = 32;
+
+/// A network key is longer than [`MAX_KEY_LEN`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("network key of {0} bytes; at most 32 are allowed")]
+pub struct KeyTooLong(pub usize);
+
+/// The prefix and the DMXs derived from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    key: Vec<u8>,
+    goset_dmx: Dmx,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network::deployed()
+    }
+}
+
+impl Network {
+    /// The deployed network: empty key.
+    pub fn deployed() -> Network {
+        Network {
+            key: Vec::new(),
+            goset_dmx: Dmx(sha256_trunc(&[GOSET_TAG])),
+        }
+    }
+
+    /// A network separated by `key` (at most 32 bytes; empty = deployed).
+    pub fn with_key(key: &[u8]) -> Result<Network, KeyTooLong> {
+        if key.len() > MAX_KEY_LEN {
+            return Err(KeyTooLong(key.len()));
+        }
+        Ok(Network {
+            key: key.to_vec(),
+            goset_dmx: Dmx(sha256_trunc(&[key, GOSET_TAG])),
+        })
+    }
+
+    /// The network key (empty for the deployed network).
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The DMX of every GOset packet.
+    pub fn goset_dmx(&self) -> Dmx {
+        self.goset_dmx
+    }
+
+    /// The DMX of WANT vectors for a GOset whose XOR is `state`.
+    pub fn want_dmx(&self, state: &[u8; 32]) -> Dmx {
+        Dmx(sha256_trunc(&[&self.key, PREFIX, b"want", state]))
+    }
+
+    /// The DMX of CHNK vectors for a GOset whose XOR is `state` (hashed from "blob", as
+    /// deployed).
+    pub fn chnk_dmx(&self, state: &[u8; 32]) -> Dmx {
+        Dmx(sha256_trunc(&[&self.key, PREFIX, b"blob", state]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_changes_every_dmx() {
+        let a = Network::deployed();
+        let b = Network::with_key(b"valley").unwrap();
+        assert_ne!(a.goset_dmx(), b.goset_dmx());
+        assert_ne!(a.want_dmx(&[0; 32]), b.want_dmx(&[0; 32]));
+        assert_ne!(a.chnk_dmx(&[0; 32]), b.chnk_dmx(&[0; 32]));
+        assert!(Network::with_key(&[0; 33]).is_err());
+    }
+}
