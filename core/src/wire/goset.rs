@@ -94,6 +94,19 @@ impl Claim {
         p
     }
 
+    /// The claim over a sorted, non-empty run of FIDs (at most 255).
+    pub fn over(sorted: &[FeedId]) -> Option<Claim> {
+        let (lo, hi) = (sorted.first()?, sorted.last()?);
+        let cnt = u8::try_from(sorted.len()).ok()?;
+        let xor = sorted.iter().fold([0u8; 32], |acc, f| xor(&acc, &f.0));
+        Some(Claim {
+            lo: *lo,
+            hi: *hi,
+            xor,
+            cnt,
+        })
+    }
+
     fn check(&self) -> Result<(), GosetError> {
         match self.cnt {
             0 => Err(GosetError::ZeroCount),

@@ -14,6 +14,10 @@ use super::{sha256_trunc, Dmx};
 pub const PREFIX: &[u8; 10] = b"tinyssb-v0";
 /// The string the GOset DMX is hashed from.
 pub const GOSET_TAG: &[u8] = b"tinySSB-0.1 GOset 1";
+/// The string the ESP32 peer-ping request DMX is hashed from (not keyed).
+pub const PING_REQUEST_TAG: &[u8] = b"peers 1.0 request";
+/// The string the ESP32 peer-ping reply DMX is hashed from (not keyed).
+pub const PING_REPLY_TAG: &[u8] = b"peers 1.0 reply";
 /// Longest network key accepted.
 pub const MAX_KEY_LEN: usize = 32;
 
@@ -63,6 +67,14 @@ impl Network {
     /// The DMX of every GOset packet.
     pub fn goset_dmx(&self) -> Dmx {
         self.goset_dmx
+    }
+
+    /// The DMXs of the ESP32 peer ping (request, reply); they play no part in replication.
+    pub fn ping_dmxs() -> (Dmx, Dmx) {
+        (
+            Dmx(sha256_trunc(&[PING_REQUEST_TAG])),
+            Dmx(sha256_trunc(&[PING_REPLY_TAG])),
+        )
     }
 
     /// The DMX of WANT vectors for a GOset whose XOR is `state`.
