@@ -1,1 +1,71 @@
-fn main() {}
+//! `lichen`: the command-line face of the Lichen core.
+//!
+//! Every command is scriptable: `--json` output is one JSON object per line with stable keys,
+//! errors go to stderr, and the exit code says what happened (0 ok, 1 error or invalid input,
+//! 2 usage, 3 `inspect` could not decide without more state).
+
+mod bench;
+mod data;
+mod feed_cmds;
+mod id_cmds;
+mod inspect_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Offline group chat over tinySSB.
+#[derive(Debug, Parser)]
+#[command(name = "lichen", version, about)]
+struct Cli {
+    /// The node's data directory (identity and feed store).
+    #[arg(long, global = true, env = "LICHEN_DATA")]
+    data: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new identity in the data directory, or import one.
+    Init(id_cmds::InitArgs),
+    /// Show this node's identity in all its text forms.
+    Id(id_cmds::IdArgs),
+    /// Append a public chat post (TAV, channel "ALL") to the own feed.
+    Post(feed_cmds::PostArgs),
+    /// List the entries of the own feed.
+    Log(feed_cmds::LogArgs),
+    /// Say what a packet (hex) is, or precisely why it is invalid.
+    Inspect(inspect_cmd::InspectArgs),
+    /// Measure speed against baselines taken in the same run.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LICHEN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let data = data::DataDir::new(cli.data);
+    let result = match &cli.command {
+        Command::Init(a) => id_cmds::init(&data, a),
+        Command::Id(a) => id_cmds::id(&data, a),
+        Command::Post(a) => feed_cmds::post(&data, a),
+        Command::Log(a) => feed_cmds::log(&data, a),
+        Command::Inspect(a) => inspect_cmd::inspect(&data, a),
+        Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

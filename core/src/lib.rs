@@ -3,7 +3,10 @@
 //! The house is described in `docs/ARCHITECTURE.md`. This crate knows nothing about FFI, UI
 //! or a particular radio; its protocol code is sans-IO.
 
+pub mod chat;
+pub mod feed;
 pub mod identity;
+pub mod store;
 pub mod wire;
 
 pub use identity::{FeedId, FeedKey, Identity, IdentityError};

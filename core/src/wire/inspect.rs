@@ -98,18 +98,22 @@ pub fn inspect(ctx: &Context, bytes: &[u8]) -> Inspection {
             bytes.len()
         ));
     }
-    if bytes.len() == PKT_LEN + CRC_LEN {
-        return match frame::unframe(bytes) {
-            Ok(pkt) => with_framing(inspect_packet(ctx, pkt)),
-            Err(e) => Inspection::new("LoRa/UDP frame").invalid(e.to_string()),
-        };
-    }
     let bare = inspect_packet(ctx, bytes);
-    if bare.kind != "unknown" || bytes.len() <= CRC_LEN + DMX_LEN {
+    if bare.valid == Some(true) {
         return bare;
     }
     match frame::unframe(bytes) {
-        Ok(pkt) => with_framing(inspect_packet(ctx, pkt)),
+        Ok(pkt) => {
+            let framed = with_framing(inspect_packet(ctx, pkt));
+            if framed.valid != Some(false) || bare.kind == "unknown" {
+                return framed;
+            }
+            bare
+        }
+        // 124 bytes is the size of a LoRa frame of a 120-byte packet.
+        Err(e) if bytes.len() == PKT_LEN + CRC_LEN && bare.valid.is_some() => {
+            Inspection::new("LoRa/UDP frame").invalid(e.to_string())
+        }
         Err(_) => bare,
     }
 }

@@ -1,0 +1,62 @@
+//! The node's data directory: `identity.json` (the key file, owner-only) and `store/` (sled).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use lichen::store::SledStore;
+use lichen::Identity;
+
+/// Where a node keeps its files.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// `--data DIR`, else `$HOME/.lichen`.
+    pub fn new(arg: Option<PathBuf>) -> DataDir {
+        match arg {
+            Some(root) => DataDir { root },
+            None => DataDir {
+                root: std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_default()
+                    .join(".lichen"),
+            },
+        }
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The key file.
+    pub fn key_file(&self) -> PathBuf {
+        self.root.join("identity.json")
+    }
+
+    /// Whether an identity exists here.
+    pub fn has_identity(&self) -> bool {
+        self.key_file().exists()
+    }
+
+    /// Loads the identity.
+    pub fn identity(&self) -> anyhow::Result<Identity> {
+        if !self.has_identity() {
+            bail!(
+                "no identity in {}: run `lichen --data {} init` first",
+                self.root.display(),
+                self.root.display()
+            );
+        }
+        Identity::load(&self.key_file())
+            .with_context(|| format!("reading {}", self.key_file().display()))
+    }
+
+    /// Opens the feed store.
+    pub fn store(&self) -> anyhow::Result<SledStore> {
+        let dir = self.root.join("store");
+        SledStore::open(&dir).with_context(|| format!("opening the store in {}", dir.display()))
+    }
+}

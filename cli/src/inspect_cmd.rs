@@ -1,0 +1,192 @@
+//! `inspect HEX`: what a packet is, or precisely why it is invalid.
+//!
+//! What can be checked depends on what is known: with a data directory, its feeds (their next
+//! entries, stored entries and expected chunks) and GOset states are tried; `--feed`, `--seq`
+//! and `--prev` name the entry a 120-byte packet should be.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use lichen::store::Store;
+use lichen::wire::entry::first_prev;
+use lichen::wire::goset;
+use lichen::wire::inspect::{self, Context, ExpectedChunk, ExpectedEntry};
+use lichen::wire::sidechain::{chunk_hash, Chain20};
+use lichen::wire::{Mid, HASH_LEN};
+use lichen::FeedId;
+
+use crate::data::DataDir;
+
+/// Largest number of stored entries tried as candidates.
+const MAX_CANDIDATES: usize = 20_000;
+
+/// Options of `lichen inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The packet or LoRa/UDP frame, in hex (spaces and a 0x prefix are ignored).
+    hex: String,
+    /// Check it as an entry of this feed (`@….ed25519`, `did:ssb:…` or hex).
+    #[arg(long)]
+    feed: Option<String>,
+    /// … with this sequence number (default: the next one after what the store holds, or 1).
+    #[arg(long, requires = "feed")]
+    seq: Option<u32>,
+    /// … after this message id (hex or base64; default: from the store, or the feed's first).
+    #[arg(long, requires = "feed")]
+    prev: Option<String>,
+    /// Print one JSON object: `kind`, `valid` (true/false/null), `fields`, `problem`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `lichen inspect`.
+pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let cleaned: String = args
+        .hex
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let bytes = hex::decode(&cleaned).context("the packet is not valid hex")?;
+    let store = if data.root().join("store").exists() {
+        Some(data.store()?)
+    } else {
+        None
+    };
+    let mut ctx = Context::default();
+    ctx.goset_states.push(("empty GOset".into(), [0; 32]));
+    if let Some(store) = &store {
+        add_store(&mut ctx, store)?;
+    }
+    if let Some(feed) = &args.feed {
+        ctx.entries.insert(0, expected(store.as_ref(), feed, args)?);
+    }
+    let verdict = inspect::inspect(&ctx, &bytes);
+    if args.json {
+        let fields: serde_json::Map<String, serde_json::Value> = verdict
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "kind": verdict.kind,
+                "valid": verdict.valid,
+                "len": bytes.len(),
+                "fields": fields,
+                "problem": verdict.problem,
+            })
+        );
+    } else {
+        let valid = match verdict.valid {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "cannot tell",
+        };
+        println!("{} ({} bytes), valid: {valid}", verdict.kind, bytes.len());
+        for (k, v) in &verdict.fields {
+            println!("  {k:<12} {v}");
+        }
+        if let Some(p) = &verdict.problem {
+            println!("  problem:     {p}");
+        }
+    }
+    Ok(match verdict.valid {
+        Some(true) => ExitCode::SUCCESS,
+        Some(false) => ExitCode::FAILURE,
+        None => ExitCode::from(3),
+    })
+}
+
+fn expected(
+    store: Option<&lichen::store::SledStore>,
+    feed: &str,
+    args: &InspectArgs,
+) -> anyhow::Result<ExpectedEntry> {
+    let fid: FeedId = feed.parse().context("--feed")?;
+    let key = fid.key().context("--feed")?;
+    let frontier = match store {
+        Some(s) => s.frontier(&fid)?,
+        None => None,
+    };
+    let seq = args
+        .seq
+        .unwrap_or_else(|| frontier.map_or(1, |f| f.seq.saturating_add(1)));
+    let prev = match &args.prev {
+        Some(p) => parse_mid(p)?,
+        None if seq == 1 => first_prev(&fid),
+        None => match store.map(|s| s.entry(&fid, seq - 1)).transpose()?.flatten() {
+            Some(e) => e.mid,
+            None => bail!(
+                "entry {} of that feed is not held here: give --prev",
+                seq - 1
+            ),
+        },
+    };
+    Ok(ExpectedEntry { key, seq, prev })
+}
+
+fn parse_mid(s: &str) -> anyhow::Result<Mid> {
+    if let Ok(raw) = hex::decode(s) {
+        if let Ok(m) = <[u8; HASH_LEN]>::try_from(raw.as_slice()) {
+            return Ok(Mid(m));
+        }
+    }
+    Mid::from_b64(s).context("--prev must be a 20-byte message id in hex or base64")
+}
+
+/// Adds what the store knows: every feed's next entry, stored entries, their chunk hashes,
+/// and the GOset state of all held feeds.
+fn add_store(ctx: &mut Context, store: &dyn Store) -> anyhow::Result<()> {
+    let feeds = store.feeds()?;
+    let mut state = [0u8; 32];
+    let mut budget = MAX_CANDIDATES;
+    for (fid, frontier) in &feeds {
+        state = goset::xor(&state, &fid.0);
+        let Ok(key) = fid.key() else { continue };
+        ctx.entries.push(ExpectedEntry {
+            key: key.clone(),
+            seq: frontier.seq.saturating_add(1),
+            prev: frontier.mid,
+        });
+        let mut prev = first_prev(fid);
+        for seq in 1..=frontier.seq {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let Some(stored) = store.entry(fid, seq)? else {
+                break;
+            };
+            ctx.entries.push(ExpectedEntry {
+                key: key.clone(),
+                seq,
+                prev,
+            });
+            if let Ok(h) = Chain20::parse(stored.entry.payload()) {
+                let mut next = h.ptr;
+                let chunks = store.chunks(fid, seq)?;
+                for cnr in 0..h.chunk_count() {
+                    ctx.chunks.push(ExpectedChunk {
+                        hash: next,
+                        label: format!("{} seq {seq} chunk {cnr}", fid.short_display()),
+                    });
+                    match chunks.get(cnr as usize) {
+                        Some(c) if chunk_hash(c) == next => {
+                            next.copy_from_slice(&c[100..]);
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            prev = stored.mid;
+        }
+    }
+    if !feeds.is_empty() {
+        ctx.goset_states
+            .push((format!("the {} feeds held here", feeds.len()), state));
+    }
+    Ok(())
+}

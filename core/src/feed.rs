@@ -1,0 +1,100 @@
+//! Feeds over a store: publishing one's own entries and reading content back.
+//!
+//! Publishing signs the next chain20 entry (what the Android app writes), appends it and its
+//! side chain to the store and flushes: a post the user has seen accepted is on disk.
+
+use thiserror::Error;
+
+use crate::identity::{FeedId, Identity};
+use crate::store::{Store, StoreError};
+use crate::wire::entry::{self, first_prev, EntryError, EntryKind, Signed};
+use crate::wire::network::Network;
+use crate::wire::sidechain::{Chain20, Reassembly};
+
+/// Why publishing or reading failed.
+#[derive(Debug, Error)]
+pub enum FeedError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The entry could not be built.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The feed has reached the largest sequence number.
+    #[error("feed is full (sequence number 2^32-1 reached)")]
+    Full,
+}
+
+/// A published entry.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Its sequence number.
+    pub seq: u32,
+    /// The signed entry, its message id and chunks.
+    pub signed: Signed,
+}
+
+/// Appends `content` to the author's own feed as the next chain20 entry, and flushes.
+pub fn publish(
+    store: &dyn Store,
+    net: &Network,
+    me: &Identity,
+    content: &[u8],
+) -> Result<Published, FeedError> {
+    let (seq, prev) = match store.frontier(me.fid())? {
+        Some(f) => (f.seq.checked_add(1).ok_or(FeedError::Full)?, f.mid),
+        None => (1, first_prev(me.fid())),
+    };
+    let signed = entry::sign_chain20(net, me, seq, &prev, content)?;
+    store.append(me.fid(), seq, &signed.entry, &signed.mid)?;
+    for (cnr, chunk) in signed.chunks.iter().enumerate() {
+        store.put_chunk(me.fid(), seq, cnr as u32, chunk)?;
+    }
+    store.flush()?;
+    Ok(Published { seq, signed })
+}
+
+/// The content of an entry as far as it is held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// All of it.
+    Complete(Vec<u8>),
+    /// A chain20 entry whose side chain has not fully arrived.
+    Partial {
+        /// Chunks held.
+        have: u64,
+        /// Chunks needed.
+        need: u64,
+    },
+    /// A chain20 payload that cannot be parsed, or a type no deployed app writes.
+    Unreadable(String),
+}
+
+/// The content of entry `seq` of `fid`: the reassembled side chain for chain20, the 48 bytes
+/// for plain48. `None` if the entry is not held.
+pub fn content(store: &dyn Store, fid: &FeedId, seq: u32) -> Result<Option<Content>, FeedError> {
+    let Some(stored) = store.entry(fid, seq)? else {
+        return Ok(None);
+    };
+    let e = &stored.entry;
+    Ok(Some(match e.kind() {
+        EntryKind::Plain48 => Content::Complete(e.payload().to_vec()),
+        EntryKind::Other(b) => Content::Unreadable(format!("entry type 0x{b:02x}")),
+        EntryKind::Chain20 => match Chain20::parse(e.payload()) {
+            Err(err) => Content::Unreadable(err.to_string()),
+            Ok(header) => {
+                let mut r = Reassembly::new(&header);
+                for chunk in store.chunks(fid, seq)? {
+                    if let Err(err) = r.push(&chunk) {
+                        return Ok(Some(Content::Unreadable(err.to_string())));
+                    }
+                }
+                let (have, need) = (r.next_cnr(), r.total());
+                match r.into_content() {
+                    Some(c) => Content::Complete(c),
+                    None => Content::Partial { have, need },
+                }
+            }
+        },
+    }))
+}
