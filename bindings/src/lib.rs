@@ -1,1 +1,102 @@
-//! placeholder
+//! uniffi bindings of the Lichen core for Kotlin (Android), Swift (iOS) and Python.
+//!
+//! Proc-macros only (no UDL). This crate holds no logic: it wraps what cannot cross the
+//! boundary as is, mirrors core's names, and maps core's rich errors to one small public
+//! error. The node, chats and dongle objects arrive with the work that builds them.
+
+uniffi::setup_scaffolding!();
+
+use lichen::wire::inspect;
+
+/// The one error type foreign code sees.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum LichenError {
+    /// Input from the caller was not valid; the message says why.
+    #[error("{reason}")]
+    InvalidInput {
+        /// What is wrong, for a person.
+        reason: String,
+    },
+}
+
+/// A feed id in all its text forms.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FeedIdForms {
+    /// 64 hex digits.
+    pub hex: String,
+    /// `@<base64>.ed25519`.
+    pub ssb_ref: String,
+    /// `did:ssb:ed25519:<base64>` (the QR form).
+    pub did: String,
+    /// `XXXXX-XXXXX`.
+    pub short: String,
+}
+
+/// Parses a feed id in any accepted form and returns all of its forms.
+#[uniffi::export]
+pub fn feed_id_forms(text: String) -> Result<FeedIdForms, LichenError> {
+    let fid: lichen::FeedId =
+        text.parse()
+            .map_err(|e: lichen::IdentityError| LichenError::InvalidInput {
+                reason: e.to_string(),
+            })?;
+    Ok(FeedIdForms {
+        hex: fid.to_hex(),
+        ssb_ref: fid.to_ref(),
+        did: fid.to_did(),
+        short: fid.short_display(),
+    })
+}
+
+/// What a packet is, as [`inspect_packet`] sees it without any node state.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PacketReport {
+    /// What the packet is.
+    pub kind: String,
+    /// `Some(true)` valid, `Some(false)` invalid, `None` undecidable without more state.
+    pub valid: Option<bool>,
+    /// Why it is invalid, or what would be needed to decide.
+    pub problem: Option<String>,
+}
+
+/// Says what a packet is, or why it is invalid (no node state: GOset packets, frames, WANTs of
+/// the empty GOset, and the shape of everything else).
+#[uniffi::export]
+pub fn inspect_packet(bytes: Vec<u8>) -> PacketReport {
+    let mut ctx = inspect::Context::default();
+    ctx.goset_states.push(("empty GOset".into(), [0; 32]));
+    let r = inspect::inspect(&ctx, &bytes);
+    PacketReport {
+        kind: r.kind,
+        valid: r.valid,
+        problem: r.problem,
+    }
+}
+
+/// The version of the Lichen core.
+#[uniffi::export]
+pub fn lichen_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_id_forms_round_trip() {
+        let f =
+            feed_id_forms("@A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=.ed25519".into()).unwrap();
+        assert_eq!(f.short, "AOQQP-P7TZY");
+        assert_eq!(feed_id_forms(f.did.clone()).unwrap(), f);
+        let err = feed_id_forms("nonsense".into()).unwrap_err();
+        assert!(err.to_string().contains("not a feed id"));
+    }
+
+    #[test]
+    fn inspect_reports_invalid_claims() {
+        let r = inspect_packet(hex::decode("613dfa70c47aba6300").unwrap());
+        assert_eq!(r.valid, Some(false));
+        assert!(r.problem.unwrap().contains("105 bytes"));
+    }
+}
