@@ -6,7 +6,9 @@
 pub mod chat;
 pub mod feed;
 pub mod identity;
+pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod wire;
 
 pub use identity::{FeedId, FeedKey, Identity, IdentityError};

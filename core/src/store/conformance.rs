@@ -63,6 +63,14 @@ fn suite(store: &dyn Store) {
     let with_chunks = fa.iter().position(|s| s.chunks.len() >= 2).unwrap();
     let seq = with_chunks as u32 + 1;
     let chunks = &fa[with_chunks].chunks;
+    let open = store.open_chains(a.fid()).unwrap();
+    let expect_open: Vec<u32> = fa
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.chunks.is_empty())
+        .map(|(i, _)| i as u32 + 1)
+        .collect();
+    assert_eq!(open, expect_open);
     assert!(matches!(
         store.put_chunk(a.fid(), seq, 1, &chunks[1]),
         Err(StoreError::ChunkOutOfOrder {
@@ -76,6 +84,24 @@ fn suite(store: &dyn Store) {
         store.put_chunk(a.fid(), seq, cnr as u32, c).unwrap();
     }
     assert_eq!(&store.chunks(a.fid(), seq).unwrap(), chunks);
+    assert!(!store.open_chains(a.fid()).unwrap().contains(&seq), "complete chain closed");
+    assert_eq!(store.open_chains(a.fid()).unwrap().len(), expect_open.len() - 1);
+
+    // GOset membership and metadata.
+    assert!(store.members().unwrap().is_empty());
+    assert!(store.add_member(b.fid()).unwrap());
+    assert!(store.add_member(a.fid()).unwrap());
+    assert!(!store.add_member(a.fid()).unwrap());
+    assert_eq!(store.members().unwrap(), {
+        let mut m = vec![*a.fid(), *b.fid()];
+        m.sort();
+        m
+    });
+    store.set_meta(a.fid(), "alias", b"ann").unwrap();
+    assert_eq!(store.meta(a.fid(), "alias").unwrap().as_deref(), Some(&b"ann"[..]));
+    assert_eq!(store.meta(b.fid(), "alias").unwrap(), None);
+    store.set_meta(a.fid(), "alias", b"").unwrap();
+    assert_eq!(store.meta(a.fid(), "alias").unwrap(), None);
     assert!(store.chunks(a.fid(), seq + 1).unwrap().is_empty());
 
     let mut expect = vec![*a.fid(), *b.fid()];

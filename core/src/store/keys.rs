@@ -10,6 +10,12 @@ pub const CHUNK: u8 = b'C';
 pub const FRONTIER: u8 = b'F';
 /// Message-id index: `M ‖ mid` → `fid ‖ seq`.
 pub const MID: u8 = b'M';
+/// Open side chains: `O ‖ fid ‖ seq` → chunk count needed (BE u32).
+pub const OPEN: u8 = b'O';
+/// GOset members: `G ‖ fid` → empty.
+pub const MEMBER: u8 = b'G';
+/// Per-feed metadata: `D ‖ fid ‖ key` → value.
+pub const META: u8 = b'D';
 /// The format-version key.
 pub const VERSION: &[u8] = b"V";
 

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use super::keys;
 use super::{Frontier, Store, StoreError, Stored, FORMAT_VERSION};
 use crate::identity::FeedId;
-use crate::wire::entry::Entry;
+use crate::wire::entry::{Entry, EntryKind};
+use crate::wire::sidechain::Chain20;
 use crate::wire::{Mid, HASH_LEN, PKT_LEN};
 
 /// Key-value pairs, in key order.
@@ -17,8 +18,13 @@ pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 pub trait Kv: Send + Sync {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes all pairs and removes all `removals` atomically.
+    fn apply(&self, pairs: Pairs, removals: Vec<Vec<u8>>) -> Result<(), StoreError>;
+
     /// Writes all pairs atomically.
-    fn put_all(&self, pairs: Pairs) -> Result<(), StoreError>;
+    fn put_all(&self, pairs: Pairs) -> Result<(), StoreError> {
+        self.apply(pairs, Vec::new())
+    }
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &[u8]) -> Result<Pairs, StoreError>;
     /// Makes all writes durable.
@@ -119,11 +125,15 @@ impl<B: Kv> Store for KvStore<B> {
         mid_key.extend_from_slice(&mid.0);
         let mut located = fid.0.to_vec();
         located.extend_from_slice(&seq.to_be_bytes());
-        self.kv.put_all(vec![
+        let mut pairs = vec![
             (keys::seq(keys::ENTRY, fid, seq), record),
             (keys::feed(keys::FRONTIER, fid), front),
             (mid_key, located),
-        ])
+        ];
+        if let Some(need) = chunks_needed(entry) {
+            pairs.push((keys::seq(keys::OPEN, fid, seq), need.to_be_bytes().to_vec()));
+        }
+        self.kv.put_all(pairs)
     }
 
     fn put_chunk(
@@ -151,8 +161,17 @@ impl<B: Kv> Store for KvStore<B> {
                 next,
             });
         }
+        let done = chunks_needed(&self.entry(fid, seq)?.map(|s| s.entry).ok_or_else(|| {
+            corrupt("entry vanished")
+        })?)
+        .is_some_and(|need| cnr + 1 >= need);
+        let removals = if done {
+            vec![keys::seq(keys::OPEN, fid, seq)]
+        } else {
+            Vec::new()
+        };
         self.kv
-            .put_all(vec![(keys::chunk(fid, seq, cnr), chunk.to_vec())])
+            .apply(vec![(keys::chunk(fid, seq, cnr), chunk.to_vec())], removals)
     }
 
     fn frontier(&self, fid: &FeedId) -> Result<Option<Frontier>, StoreError> {
@@ -206,7 +225,63 @@ impl<B: Kv> Store for KvStore<B> {
             .collect()
     }
 
+    fn open_chains(&self, fid: &FeedId) -> Result<Vec<u32>, StoreError> {
+        self.kv
+            .scan(&keys::feed(keys::OPEN, fid))?
+            .into_iter()
+            .map(|(k, _)| {
+                k.get(33..37)
+                    .and_then(|s| s.try_into().ok())
+                    .map(u32::from_be_bytes)
+                    .ok_or_else(|| corrupt("open-chain key"))
+            })
+            .collect()
+    }
+
+    fn add_member(&self, fid: &FeedId) -> Result<bool, StoreError> {
+        let key = keys::feed(keys::MEMBER, fid);
+        let _guard = self.lock()?;
+        if self.kv.get(&key)?.is_some() {
+            return Ok(false);
+        }
+        self.kv.put_all(vec![(key, Vec::new())])?;
+        Ok(true)
+    }
+
+    fn members(&self) -> Result<Vec<FeedId>, StoreError> {
+        self.kv
+            .scan(&[keys::MEMBER])?
+            .into_iter()
+            .map(|(k, _)| fid_from(&k))
+            .collect()
+    }
+
+    fn set_meta(&self, fid: &FeedId, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut k = keys::feed(keys::META, fid);
+        k.extend_from_slice(key.as_bytes());
+        if value.is_empty() {
+            self.kv.apply(Vec::new(), vec![k])
+        } else {
+            self.kv.put_all(vec![(k, value.to_vec())])
+        }
+    }
+
+    fn meta(&self, fid: &FeedId, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut k = keys::feed(keys::META, fid);
+        k.extend_from_slice(key.as_bytes());
+        self.kv.get(&k)
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.kv.flush()
     }
+}
+
+/// How many chunks a chain20 entry needs (None for none, or for other types).
+fn chunks_needed(entry: &Entry) -> Option<u32> {
+    if entry.kind() != EntryKind::Chain20 {
+        return None;
+    }
+    let n = Chain20::parse(entry.payload()).ok()?.chunk_count();
+    (n > 0).then(|| u32::try_from(n).unwrap_or(u32::MAX))
 }

@@ -20,9 +20,12 @@ impl Kv for MemoryKv {
         Ok(self.0.read().map_err(|_| poisoned())?.get(key).cloned())
     }
 
-    fn put_all(&self, pairs: Pairs) -> Result<(), StoreError> {
+    fn apply(&self, pairs: Pairs, removals: Vec<Vec<u8>>) -> Result<(), StoreError> {
         let mut map = self.0.write().map_err(|_| poisoned())?;
         map.extend(pairs);
+        for k in removals {
+            map.remove(&k);
+        }
         Ok(())
     }
 

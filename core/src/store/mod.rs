@@ -123,6 +123,23 @@ pub trait Store: Send + Sync {
     /// Every feed with at least one entry, with its frontier, sorted by feed id.
     fn feeds(&self) -> Result<Vec<(FeedId, Frontier)>, StoreError>;
 
+    /// Entries of a feed whose side chain is not complete yet, in ascending order. An entry
+    /// joins this list when a chain20 entry needing chunks is appended, and leaves it when
+    /// its last chunk is stored.
+    fn open_chains(&self, fid: &FeedId) -> Result<Vec<u32>, StoreError>;
+
+    /// Adds a feed to the persisted GOset (the set of replicated feeds); true if it was new.
+    fn add_member(&self, fid: &FeedId) -> Result<bool, StoreError>;
+
+    /// The persisted GOset, sorted.
+    fn members(&self) -> Result<Vec<FeedId>, StoreError>;
+
+    /// Sets a per-feed metadata value (e.g. trust level, alias); an empty value deletes it.
+    fn set_meta(&self, fid: &FeedId, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// A per-feed metadata value.
+    fn meta(&self, fid: &FeedId, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Makes everything appended so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 }

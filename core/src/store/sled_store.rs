@@ -21,10 +21,13 @@ impl Kv for SledKv {
         Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn put_all(&self, pairs: Pairs) -> Result<(), StoreError> {
+    fn apply(&self, pairs: Pairs, removals: Vec<Vec<u8>>) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for (k, v) in pairs {
             batch.insert(k, v);
+        }
+        for k in removals {
+            batch.remove(k);
         }
         Ok(self.db.apply_batch(batch)?)
     }

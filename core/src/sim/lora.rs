@@ -1,0 +1,1 @@
+//! Simulated LoRa medium (being built).

@@ -1,0 +1,3 @@
+//! Deterministic simulation of radio media for tests, the simulator and benchmarks.
+
+pub mod lora;

@@ -1,0 +1,1 @@
+//! LoRa airtime (being built).

@@ -1,0 +1,1 @@
+//! Moneysocket rendezvous relay (being built).
