@@ -2,3 +2,9 @@
 //! LoRa airtime budget. Driven by calls with an injected clock and random source.
 
 pub mod airtime;
+pub mod engine;
+pub mod face;
+pub mod goset;
+
+pub use engine::{Config, Engine, Event, FeedProgress, Outgoing, Stats};
+pub use face::{FaceId, FaceProfile, Millis, Pace};

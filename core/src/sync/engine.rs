@@ -1,0 +1,840 @@
+//! The replication engine: a plain struct driven by calls, with an injected clock and seed.
+//!
+//! Inbound, [`Engine::on_packets`] demultiplexes by the first 7 bytes: the GOset DMX goes to the
+//! [`Goset`]; the current WANT/CHNK DMXs to the request server; a feed's next-entry DMX to entry
+//! ingest (DMX, signature, append; runs of entries are verified as one batch); otherwise the
+//! packet's SHA-256[0:20] is looked up among expected side-chain chunks. Anything else is
+//! dropped with a trace event and counted. Outbound, [`Engine::poll`] yields GOset rounds,
+//! WANT/CHNK vectors and queued answers, each for a face, paced per face.
+//!
+//! The engine calls the [`Store`] (synchronous; the in-memory one in simulations) but does no
+//! network I/O and reads no clock: everything is reproducible from the seed and the inputs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tracing::{debug, trace};
+
+use super::face::{FaceId, FaceProfile, FaceState, Millis};
+use super::goset::{Added, Goset, GosetOut, MAX_KEYS};
+use crate::identity::{FeedId, FeedKey};
+use crate::store::{Store, StoreError};
+use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name};
+use crate::wire::goset::{self as wire_goset, GosetPacket};
+use crate::wire::network::Network;
+use crate::wire::request::{Chnk, ChunkRequest, Want};
+use crate::wire::sidechain::{chunk_hash, Chain20, CHUNK_DATA};
+use crate::wire::{Dmx, Mid, DMX_LEN, HASH_LEN, PKT_LEN};
+
+/// Largest WANT/CHNK packet we build: one LoRa frame carries 120 bytes.
+const MAX_REQUEST_LEN: usize = PKT_LEN;
+/// Open side chains requested per feed in one CHNK vector (Android: 3).
+const CHAINS_PER_FEED: usize = 3;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most feeds in the GOset.
+    pub max_feeds: usize,
+    /// Time between GOset rounds.
+    pub goset_interval: Millis,
+    /// Time between WANT/CHNK rounds when nothing arrives.
+    pub want_interval: Millis,
+    /// After new data arrived, re-request once no packet came for this long.
+    pub quiet_before_rewant: Millis,
+    /// Keys learned from the network per GOset round (bounds novelty floods).
+    pub new_keys_per_round: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_feeds: MAX_KEYS,
+            goset_interval: 2_000,
+            want_interval: 1_000,
+            quiet_before_rewant: 15,
+            new_keys_per_round: 16,
+        }
+    }
+}
+
+impl Config {
+    /// The deployed Android app's timers: GOset every 10 s, WANT/CHNK every 5 s.
+    pub fn android_reference() -> Config {
+        Config {
+            goset_interval: 10_000,
+            want_interval: 5_000,
+            quiet_before_rewant: Millis::MAX,
+            ..Config::default()
+        }
+    }
+}
+
+/// Something the node, the chat layer or a UI should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A new entry was verified and stored.
+    EntryAdded {
+        /// The feed.
+        fid: FeedId,
+        /// Its sequence number.
+        seq: u32,
+        /// Its message id.
+        mid: Mid,
+        /// Side-chain chunks still to come (0 = content complete).
+        chunks_missing: u64,
+    },
+    /// The last chunk of a side chain arrived.
+    ChainComplete {
+        /// The feed.
+        fid: FeedId,
+        /// The entry.
+        seq: u32,
+    },
+    /// A feed joined the GOset (and is now replicated).
+    FeedAdded {
+        /// The feed.
+        fid: FeedId,
+    },
+    /// The GOset is full; a key a peer announced was not added.
+    GosetFull {
+        /// The key refused.
+        refused: FeedId,
+    },
+    /// A peer's WANT showed it holds a feed up to `seq`.
+    PeerHolds {
+        /// Where the WANT came from.
+        face: FaceId,
+        /// The feed.
+        fid: FeedId,
+        /// The peer's last entry.
+        seq: u32,
+    },
+}
+
+/// A packet to send on a face.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The face.
+    pub face: FaceId,
+    /// The packet (bare; the face adds its framing).
+    pub pkt: Vec<u8>,
+}
+
+/// Counters of what the engine did and dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets received.
+    pub rx: u64,
+    /// Packets handed out by `poll`.
+    pub tx: u64,
+    /// Entries stored.
+    pub entries: u64,
+    /// Chunks stored.
+    pub chunks: u64,
+    /// Packets shorter than a DMX.
+    pub dropped_short: u64,
+    /// Packets whose DMX and hash matched nothing (duplicates, other GOsets, noise).
+    pub dropped_unknown: u64,
+    /// Entries with the right DMX whose signature failed.
+    pub dropped_bad_entry: u64,
+    /// Malformed GOset, WANT or CHNK packets.
+    pub dropped_malformed: u64,
+    /// Keys refused by the per-round budget or the cap.
+    pub dropped_keys: u64,
+    /// Answers not queued because a face's queue was full.
+    pub dropped_queue_full: u64,
+    /// Store failures (the packet was dropped; the node keeps going).
+    pub store_errors: u64,
+}
+
+#[derive(Debug, Clone)]
+struct FeedState {
+    key: FeedKey,
+    next_seq: u32,
+    prev: Mid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ChunkSlot {
+    fid: FeedId,
+    seq: u32,
+    cnr: u32,
+    total: u32,
+}
+
+/// Per-feed replication progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedProgress {
+    /// The feed.
+    pub fid: FeedId,
+    /// Entries held.
+    pub held: u32,
+    /// The most any peer showed it holds.
+    pub peer_max: u32,
+    /// Side chains still incomplete.
+    pub open_chains: usize,
+}
+
+/// The replication engine of one node.
+pub struct Engine {
+    net: Network,
+    store: Arc<dyn Store>,
+    cfg: Config,
+    goset: Goset,
+    want_dmx: Dmx,
+    chnk_dmx: Dmx,
+    feeds: BTreeMap<FeedId, FeedState>,
+    by_dmx: BTreeMap<Dmx, FeedId>,
+    expected_chunks: BTreeMap<[u8; HASH_LEN], Vec<ChunkSlot>>,
+    faces: BTreeMap<FaceId, FaceState>,
+    peer_holds: BTreeMap<FeedId, u32>,
+    want_offs: usize,
+    chnk_offs: usize,
+    next_goset: Millis,
+    next_want: Millis,
+    last_rx: Millis,
+    last_activity: Millis,
+    fresh_data: bool,
+    keys_budget: usize,
+    rng: ChaCha8Rng,
+    events: Vec<Event>,
+    stats: Stats,
+}
+
+impl Engine {
+    /// An engine over `store`, replicating the feeds of the store's persisted GOset.
+    pub fn new(
+        net: Network,
+        store: Arc<dyn Store>,
+        cfg: Config,
+        seed: u64,
+    ) -> Result<Engine, StoreError> {
+        let mut e = Engine {
+            want_dmx: net.want_dmx(&[0; 32]),
+            chnk_dmx: net.chnk_dmx(&[0; 32]),
+            net,
+            store,
+            goset: Goset::new(cfg.max_feeds),
+            keys_budget: cfg.new_keys_per_round,
+            cfg,
+            feeds: BTreeMap::new(),
+            by_dmx: BTreeMap::new(),
+            expected_chunks: BTreeMap::new(),
+            faces: BTreeMap::new(),
+            peer_holds: BTreeMap::new(),
+            want_offs: 0,
+            chnk_offs: 0,
+            next_goset: 0,
+            next_want: 0,
+            last_rx: 0,
+            last_activity: 0,
+            fresh_data: false,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            events: Vec::new(),
+            stats: Stats::default(),
+        };
+        for fid in e.store.members()? {
+            e.goset.add(fid);
+            e.load_feed(&fid)?;
+        }
+        e.update_dmxs();
+        Ok(e)
+    }
+
+    /// Adds a feed to replicate (the own feed, a contact's); persisted in the store.
+    pub fn add_feed(&mut self, fid: FeedId) -> Result<Added, StoreError> {
+        if fid.key().is_err() {
+            return Ok(Added::Known);
+        }
+        let added = self.goset.add(fid);
+        if added == Added::New {
+            self.store.add_member(&fid)?;
+            self.load_feed(&fid)?;
+            self.update_dmxs();
+            self.events.push(Event::FeedAdded { fid });
+            self.want_offs = self.rng.next_u32() as usize;
+            self.next_goset = 0;
+        }
+        Ok(added)
+    }
+
+    /// Re-reads a feed's frontier after something outside the engine appended to it (the
+    /// node publishing the own feed).
+    pub fn refresh_feed(&mut self, fid: &FeedId) -> Result<(), StoreError> {
+        if self.feeds.contains_key(fid) {
+            self.load_feed(fid)?;
+        }
+        Ok(())
+    }
+
+    /// Registers a link.
+    pub fn add_face(&mut self, id: FaceId, profile: FaceProfile) {
+        self.faces.insert(id, FaceState::new(profile));
+        // Greet the new peer with our claim and ask for what it has.
+        self.next_goset = 0;
+        self.next_want = 0;
+    }
+
+    /// Forgets a link and what was queued for it.
+    pub fn remove_face(&mut self, id: FaceId) {
+        self.faces.remove(&id);
+    }
+
+    /// The GOset.
+    pub fn goset(&self) -> &Goset {
+        &self.goset
+    }
+
+    /// The DMX WANT vectors currently carry.
+    pub fn want_dmx(&self) -> Dmx {
+        self.want_dmx
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// When something was last requested from us or received by us.
+    pub fn last_activity(&self) -> Millis {
+        self.last_activity
+    }
+
+    /// Events since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Progress per replicated feed.
+    pub fn progress(&self) -> Vec<FeedProgress> {
+        self.feeds
+            .iter()
+            .map(|(fid, st)| FeedProgress {
+                fid: *fid,
+                held: st.next_seq - 1,
+                peer_max: self.peer_holds.get(fid).copied().unwrap_or(0),
+                open_chains: self
+                    .expected_chunks
+                    .values()
+                    .flatten()
+                    .filter(|s| s.fid == *fid)
+                    .count(),
+            })
+            .collect()
+    }
+
+    /// Handles one received packet.
+    pub fn on_packet(&mut self, face: FaceId, pkt: &[u8], now: Millis) {
+        self.on_packets(face, &[pkt], now);
+    }
+
+    /// Handles packets received together on one face; consecutive log entries are verified as
+    /// one batch.
+    pub fn on_packets(&mut self, face: FaceId, pkts: &[&[u8]], now: Millis) {
+        self.last_rx = now;
+        let mut run: Vec<(FeedId, u32, Mid, &[u8])> = Vec::new();
+        // The next DMX of each feed if the entries gathered so far are valid.
+        let mut speculative: BTreeMap<Dmx, (FeedId, u32, Mid)> = BTreeMap::new();
+        for pkt in pkts {
+            self.stats.rx += 1;
+            let Some(dmx) = Dmx::of(pkt) else {
+                self.stats.dropped_short += 1;
+                trace!(?face, len = pkt.len(), "dropped: shorter than a DMX");
+                continue;
+            };
+            let next = speculative.remove(&dmx).or_else(|| {
+                let fid = self.by_dmx.get(&dmx)?;
+                let st = self.feeds.get(fid)?;
+                (!run.iter().any(|(f, ..)| f == fid)).then_some((*fid, st.next_seq, st.prev))
+            });
+            if let (Some((fid, seq, prev)), Ok(e)) = (next, Entry::from_bytes(pkt)) {
+                let mid = Name::new(&self.net, &fid, seq, &prev).mid(e.bytes());
+                if let Some(n) = seq.checked_add(1) {
+                    let ndmx = Name::new(&self.net, &fid, n, &mid).dmx();
+                    speculative.insert(ndmx, (fid, n, mid));
+                }
+                run.push((fid, seq, prev, pkt));
+                continue;
+            }
+            self.ingest_run(face, &mut run, now);
+            speculative.clear();
+            self.on_other(face, dmx, pkt, now);
+        }
+        self.ingest_run(face, &mut run, now);
+    }
+
+    fn on_other(&mut self, face: FaceId, dmx: Dmx, pkt: &[u8], now: Millis) {
+        let body = pkt.get(DMX_LEN..).unwrap_or_default();
+        if dmx == self.net.goset_dmx() {
+            match wire_goset::decode(&self.net, pkt) {
+                Ok(p) => self.on_goset(face, p),
+                Err(e) => self.malformed(face, "GOset", &e.to_string()),
+            }
+        } else if dmx == self.want_dmx {
+            match Want::decode_body(body) {
+                Ok(w) => self.serve_want(face, &w, now),
+                Err(e) => self.malformed(face, "WANT", &e.to_string()),
+            }
+        } else if dmx == self.chnk_dmx {
+            match Chnk::decode_body(body) {
+                Ok(c) => self.serve_chnk(face, &c, now),
+                Err(e) => self.malformed(face, "CHNK", &e.to_string()),
+            }
+        } else if !self.ingest_chunk(pkt, now) {
+            self.stats.dropped_unknown += 1;
+            trace!(?face, %dmx, len = pkt.len(), "dropped: no handler for this DMX or hash");
+        }
+    }
+
+    fn malformed(&mut self, face: FaceId, what: &str, why: &str) {
+        self.stats.dropped_malformed += 1;
+        debug!(?face, what, why, "dropped malformed packet");
+    }
+
+    fn ingest_run(&mut self, face: FaceId, run: &mut Vec<(FeedId, u32, Mid, &[u8])>, now: Millis) {
+        if run.is_empty() {
+            return;
+        }
+        let keys: Vec<Option<FeedKey>> = run
+            .iter()
+            .map(|(fid, ..)| self.feeds.get(fid).map(|s| s.key.clone()))
+            .collect();
+        let items: Vec<BatchItem<'_>> = run
+            .iter()
+            .zip(&keys)
+            .filter_map(|((_, seq, prev, pkt), key)| {
+                Some(BatchItem {
+                    key: key.as_ref()?,
+                    seq: *seq,
+                    prev: *prev,
+                    pkt,
+                })
+            })
+            .collect();
+        let results = entry::verify_batch(&self.net, &items);
+        let mut broken: Vec<FeedId> = Vec::new();
+        for ((fid, seq, _, _), result) in run.iter().zip(results) {
+            if broken.contains(fid) {
+                continue; // a later entry of a feed whose earlier entry failed
+            }
+            match result {
+                Ok((e, mid)) => {
+                    if let Err(err) = self.accept_entry(fid, *seq, &e, mid, now) {
+                        self.stats.store_errors += 1;
+                        debug!(?face, %err, "store refused an entry");
+                        broken.push(*fid);
+                    }
+                }
+                Err(err) => {
+                    self.stats.dropped_bad_entry += 1;
+                    debug!(?face, feed = ?fid, seq, %err, "dropped entry");
+                    broken.push(*fid);
+                }
+            }
+        }
+        run.clear();
+    }
+
+    fn accept_entry(
+        &mut self,
+        fid: &FeedId,
+        seq: u32,
+        e: &Entry,
+        mid: Mid,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        self.store.append(fid, seq, e, &mid)?;
+        self.stats.entries += 1;
+        self.fresh_data = true;
+        self.last_activity = now;
+        let mut missing = 0;
+        if e.kind() == EntryKind::Chain20 {
+            if let Ok(h) = Chain20::parse(e.payload()) {
+                missing = h.chunk_count();
+                if missing > 0 {
+                    self.arm_chunk(
+                        h.ptr,
+                        ChunkSlot {
+                            fid: *fid,
+                            seq,
+                            cnr: 0,
+                            total: u32::try_from(missing).unwrap_or(u32::MAX),
+                        },
+                    );
+                }
+            }
+        }
+        self.set_next(fid, seq.saturating_add(1), mid);
+        self.events.push(Event::EntryAdded {
+            fid: *fid,
+            seq,
+            mid,
+            chunks_missing: missing,
+        });
+        Ok(())
+    }
+
+    fn arm_chunk(&mut self, hash: [u8; HASH_LEN], slot: ChunkSlot) {
+        let slots = self.expected_chunks.entry(hash).or_default();
+        if !slots.contains(&slot) {
+            slots.push(slot);
+        }
+    }
+
+    /// A 120-byte packet matching an expected chunk hash; false if it matched none.
+    fn ingest_chunk(&mut self, pkt: &[u8], now: Millis) -> bool {
+        let Ok(chunk) = <&[u8; PKT_LEN]>::try_from(pkt) else {
+            return false;
+        };
+        let Some(slots) = self.expected_chunks.remove(&chunk_hash(chunk)) else {
+            return false;
+        };
+        for slot in slots {
+            if let Err(err) = self.store.put_chunk(&slot.fid, slot.seq, slot.cnr, chunk) {
+                self.stats.store_errors += 1;
+                debug!(%err, "store refused a chunk");
+                continue;
+            }
+            self.stats.chunks += 1;
+            self.fresh_data = true;
+            self.last_activity = now;
+            let next = slot.cnr + 1;
+            if next >= slot.total {
+                self.events.push(Event::ChainComplete {
+                    fid: slot.fid,
+                    seq: slot.seq,
+                });
+            } else {
+                let mut h = [0u8; HASH_LEN];
+                h.copy_from_slice(&chunk[CHUNK_DATA..]);
+                self.arm_chunk(h, ChunkSlot { cnr: next, ..slot });
+            }
+        }
+        true
+    }
+
+    fn on_goset(&mut self, face: FaceId, p: GosetPacket) {
+        let learned = match p {
+            GosetPacket::Claim(c) => {
+                if self.keys_budget == 0 && !self.goset.keys().contains(&c.lo) {
+                    self.stats.dropped_keys += 1;
+                    return;
+                }
+                self.goset.on_claim(c)
+            }
+            GosetPacket::Novelty(fid) => {
+                if self.goset.index_of(&fid).is_some() {
+                    return;
+                }
+                if self.keys_budget == 0 || fid.key().is_err() {
+                    self.stats.dropped_keys += 1;
+                    trace!(?face, "dropped novelty: key budget spent or not a key");
+                    return;
+                }
+                vec![(fid, self.goset.on_novelty(fid))]
+            }
+            GosetPacket::Zap => return,
+        };
+        for (fid, added) in learned {
+            match added {
+                Added::New => {
+                    self.keys_budget = self.keys_budget.saturating_sub(1);
+                    if let Err(err) = self
+                        .store
+                        .add_member(&fid)
+                        .and_then(|_| self.load_feed(&fid))
+                    {
+                        self.stats.store_errors += 1;
+                        debug!(%err, "could not persist a new GOset key");
+                    }
+                    self.events.push(Event::FeedAdded { fid });
+                    self.next_goset = 0;
+                }
+                Added::Full => {
+                    self.stats.dropped_keys += 1;
+                    self.events.push(Event::GosetFull { refused: fid });
+                }
+                Added::Known => {}
+            }
+        }
+        self.update_dmxs();
+    }
+
+    fn serve_want(&mut self, face: FaceId, w: &Want, now: Millis) {
+        let n = self.goset.len();
+        if n == 0 {
+            return;
+        }
+        self.last_activity = now;
+        let mut cursors = Vec::new();
+        for (i, &s) in w.next.iter().enumerate() {
+            let idx = (w.offs as usize + i) % n;
+            let Some(fid) = self.goset.get(idx).copied() else {
+                continue;
+            };
+            if s == 0 {
+                continue;
+            }
+            let held = s - 1;
+            let best = self.peer_holds.entry(fid).or_insert(0);
+            if held > *best {
+                *best = held;
+                self.events.push(Event::PeerHolds {
+                    face,
+                    fid,
+                    seq: held,
+                });
+            }
+            if !cursors.iter().any(|(f, _)| *f == fid) {
+                cursors.push((fid, s));
+            }
+        }
+        let Some(profile) = self.faces.get(&face).map(|f| f.profile.clone()) else {
+            return;
+        };
+        let mut budget = profile.credit;
+        // Round-robin over the requested feeds, one entry (and its chunks) each per pass.
+        while budget > 0 && !cursors.is_empty() {
+            cursors.retain_mut(|(fid, seq)| {
+                if budget == 0 {
+                    return false;
+                }
+                let Ok(Some(stored)) = self.store.entry(fid, *seq) else {
+                    return false;
+                };
+                let mut pkts = vec![stored.entry.bytes().to_vec()];
+                if profile.push_chunks {
+                    if let Ok(chunks) = self.store.chunks(fid, *seq) {
+                        pkts.extend(chunks.iter().map(|c| c.to_vec()));
+                    }
+                }
+                budget = budget.saturating_sub(pkts.len());
+                for p in pkts {
+                    self.queue(face, p);
+                }
+                *seq += 1;
+                true
+            });
+        }
+    }
+
+    fn serve_chnk(&mut self, face: FaceId, c: &Chnk, now: Millis) {
+        self.last_activity = now;
+        let Some(credit) = self.faces.get(&face).map(|f| f.profile.credit) else {
+            return;
+        };
+        let mut budget = credit;
+        for r in &c.0 {
+            let Some(fid) = self.goset.get(r.fndx as usize).copied() else {
+                continue;
+            };
+            let Ok(chunks) = self.store.chunks(&fid, r.seq) else {
+                continue;
+            };
+            for chunk in chunks.iter().skip(r.cnr as usize) {
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
+                self.queue(face, chunk.to_vec());
+            }
+        }
+    }
+
+    fn queue(&mut self, face: FaceId, pkt: Vec<u8>) {
+        if let Some(f) = self.faces.get_mut(&face) {
+            if !f.push(pkt) && !f.profile.dedupe {
+                self.stats.dropped_queue_full += 1;
+            }
+        }
+    }
+
+    fn broadcast(&mut self, pkt: &[u8]) {
+        let ids: Vec<FaceId> = self.faces.keys().copied().collect();
+        for id in ids {
+            self.queue(id, pkt.to_vec());
+        }
+    }
+
+    /// Packets to send now, and housekeeping (GOset and WANT/CHNK rounds).
+    pub fn poll(&mut self, now: Millis) -> Vec<Outgoing> {
+        if now >= self.next_goset && !self.faces.is_empty() {
+            self.next_goset = now + self.cfg.goset_interval;
+            self.keys_budget = self.cfg.new_keys_per_round;
+            for out in self.goset.round() {
+                let pkt = match out {
+                    GosetOut::Claim(c) => c.encode(&self.net).to_vec(),
+                    GosetOut::Novelty(f) => wire_goset::encode_novelty(&self.net, &f).to_vec(),
+                };
+                self.broadcast(&pkt);
+            }
+            self.update_dmxs();
+        }
+        let rewant =
+            self.fresh_data && now >= self.last_rx.saturating_add(self.cfg.quiet_before_rewant);
+        if (now >= self.next_want || rewant) && !self.faces.is_empty() {
+            self.next_want = now + self.cfg.want_interval;
+            self.fresh_data = false;
+            for pkt in self.requests() {
+                self.broadcast(&pkt);
+            }
+        }
+        let mut out = Vec::new();
+        for (id, f) in self.faces.iter_mut() {
+            for pkt in f.drain(now) {
+                out.push(Outgoing { face: *id, pkt });
+            }
+        }
+        self.stats.tx += out.len() as u64;
+        out
+    }
+
+    /// When `poll` next has something to do.
+    pub fn next_wakeup(&self) -> Millis {
+        let mut t = self.next_goset.min(self.next_want);
+        if self.fresh_data {
+            t = t.min(self.last_rx.saturating_add(self.cfg.quiet_before_rewant));
+        }
+        for f in self.faces.values() {
+            if let Some(w) = f.wakeup() {
+                t = t.min(w);
+            }
+        }
+        t
+    }
+
+    /// This round's WANT and (if any chain is open) CHNK packet.
+    fn requests(&mut self) -> Vec<Vec<u8>> {
+        let n = self.goset.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let state = self.goset.state();
+        let start = self.want_offs % n;
+        let mut want = Want {
+            offs: start as u32,
+            next: Vec::new(),
+        };
+        for i in 0..n {
+            let Some(fid) = self.goset.get((start + i) % n) else {
+                break;
+            };
+            let next = self.feeds.get(fid).map_or(1, |s| s.next_seq);
+            want.next.push(next);
+            if want.encoded_len() > MAX_REQUEST_LEN {
+                want.next.pop();
+                break;
+            }
+        }
+        // Advance past exactly the feeds listed (the deployed code skips one more).
+        self.want_offs = (start + want.next.len().max(1)) % n;
+        let mut out = vec![want.encode(&self.net, &state)];
+
+        let mut open: BTreeMap<usize, Vec<ChunkRequest>> = BTreeMap::new();
+        for slot in self.expected_chunks.values().flatten() {
+            if let Some(idx) = self.goset.index_of(&slot.fid) {
+                let list = open.entry(idx).or_default();
+                if list.len() < CHAINS_PER_FEED {
+                    list.push(ChunkRequest {
+                        fndx: idx as u32,
+                        seq: slot.seq,
+                        cnr: slot.cnr,
+                    });
+                }
+            }
+        }
+        if !open.is_empty() {
+            let feeds: Vec<usize> = open.keys().copied().collect();
+            let first = self.chnk_offs % feeds.len();
+            let mut chnk = Chnk::default();
+            'outer: for k in 0..feeds.len() {
+                let idx = feeds[(first + k) % feeds.len()];
+                for r in open.get(&idx).into_iter().flatten() {
+                    chnk.0.push(*r);
+                    if chnk.encoded_len() > MAX_REQUEST_LEN {
+                        chnk.0.pop();
+                        break 'outer;
+                    }
+                }
+            }
+            self.chnk_offs = self.chnk_offs.wrapping_add(1);
+            if !chnk.0.is_empty() {
+                out.push(chnk.encode(&self.net, &state));
+            }
+        }
+        out
+    }
+
+    fn update_dmxs(&mut self) {
+        let state = self.goset.state();
+        self.want_dmx = self.net.want_dmx(&state);
+        self.chnk_dmx = self.net.chnk_dmx(&state);
+    }
+
+    fn set_next(&mut self, fid: &FeedId, next_seq: u32, prev: Mid) {
+        let Some(st) = self.feeds.get_mut(fid) else {
+            return;
+        };
+        let old = Name::new(&self.net, fid, st.next_seq, &st.prev).dmx();
+        self.by_dmx.remove(&old);
+        st.next_seq = next_seq;
+        st.prev = prev;
+        let new = Name::new(&self.net, fid, next_seq, &prev).dmx();
+        self.by_dmx.insert(new, *fid);
+    }
+
+    /// Loads a feed's frontier and open side chains from the store and arms its DMX and
+    /// expected chunk hashes.
+    fn load_feed(&mut self, fid: &FeedId) -> Result<(), StoreError> {
+        let Ok(key) = fid.key() else {
+            return Ok(());
+        };
+        let (next_seq, prev) = match self.store.frontier(fid)? {
+            Some(f) => (f.seq.saturating_add(1), f.mid),
+            None => (1, first_prev(fid)),
+        };
+        if let Some(st) = self.feeds.get(fid) {
+            let old = Name::new(&self.net, fid, st.next_seq, &st.prev).dmx();
+            self.by_dmx.remove(&old);
+        }
+        self.feeds.insert(
+            *fid,
+            FeedState {
+                key,
+                next_seq: 1,
+                prev: first_prev(fid),
+            },
+        );
+        self.set_next(fid, next_seq, prev);
+        for seq in self.store.open_chains(fid)? {
+            let Some(stored) = self.store.entry(fid, seq)? else {
+                continue;
+            };
+            let Ok(h) = Chain20::parse(stored.entry.payload()) else {
+                continue;
+            };
+            let held = self.store.chunks(fid, seq)?;
+            let hash = match held.last() {
+                None => h.ptr,
+                Some(last) => {
+                    let mut x = [0u8; HASH_LEN];
+                    x.copy_from_slice(&last[CHUNK_DATA..]);
+                    x
+                }
+            };
+            self.arm_chunk(
+                hash,
+                ChunkSlot {
+                    fid: *fid,
+                    seq,
+                    cnr: held.len() as u32,
+                    total: u32::try_from(h.chunk_count()).unwrap_or(u32::MAX),
+                },
+            );
+        }
+        Ok(())
+    }
+}

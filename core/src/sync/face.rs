@@ -1,0 +1,124 @@
+//! What the engine knows about each link ("face"): how much to send per request, how fast,
+//! and what is queued for it.
+
+use std::collections::VecDeque;
+
+/// Milliseconds on the engine's injected clock.
+pub type Millis = u64;
+
+/// A link, as the engine names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FaceId(pub u32);
+
+/// How a face paces its output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pace {
+    /// As fast as the link takes it (WebSocket, UDP, in-process).
+    Unlimited,
+    /// One packet per interval (the Android app's 1 packet/s sender; the ESP32's slots).
+    Interval(Millis),
+}
+
+/// The engine's view of a link's capacity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceProfile {
+    /// Packets served for one WANT or CHNK request.
+    pub credit: usize,
+    /// Most packets queued; further answers are dropped until the queue drains.
+    pub max_queue: usize,
+    /// Output pacing.
+    pub pace: Pace,
+    /// Send a served entry's side-chain chunks right after it, without waiting for a CHNK.
+    /// Receivers arm the hash of chunk 0 when they accept the entry, so the chunks are
+    /// accepted in order (deployed receivers included).
+    pub push_chunks: bool,
+    /// Drop a packet identical to one already queued (the Android sender does this).
+    pub dedupe: bool,
+}
+
+impl FaceProfile {
+    /// A fast link: large credit, no pacing.
+    pub fn fast() -> FaceProfile {
+        FaceProfile {
+            credit: 4096,
+            max_queue: 65_536,
+            pace: Pace::Unlimited,
+            push_chunks: true,
+            dedupe: false,
+        }
+    }
+
+    /// The deployed Android app's pacing: credit 5, one packet per second, a queue of 10.
+    pub fn android_reference() -> FaceProfile {
+        FaceProfile {
+            credit: 5,
+            max_queue: 10,
+            pace: Pace::Interval(1000),
+            push_chunks: false,
+            dedupe: true,
+        }
+    }
+}
+
+/// A face's queue and pacing state.
+#[derive(Debug)]
+pub(crate) struct FaceState {
+    pub profile: FaceProfile,
+    pub queue: VecDeque<Vec<u8>>,
+    pub next_send: Millis,
+    pub dropped_full: u64,
+}
+
+impl FaceState {
+    pub fn new(profile: FaceProfile) -> FaceState {
+        FaceState {
+            profile,
+            queue: VecDeque::new(),
+            next_send: 0,
+            dropped_full: 0,
+        }
+    }
+
+    /// Queues a packet; false if the queue is full (or it is a duplicate on a deduping face).
+    pub fn push(&mut self, pkt: Vec<u8>) -> bool {
+        if self.profile.dedupe && self.queue.iter().any(|q| *q == pkt) {
+            return false;
+        }
+        if self.queue.len() >= self.profile.max_queue {
+            self.dropped_full += 1;
+            return false;
+        }
+        self.queue.push_back(pkt);
+        true
+    }
+
+    /// Packets that may leave now.
+    pub fn drain(&mut self, now: Millis) -> Vec<Vec<u8>> {
+        match self.profile.pace {
+            Pace::Unlimited => self.queue.drain(..).collect(),
+            Pace::Interval(gap) => {
+                if now < self.next_send {
+                    return Vec::new();
+                }
+                match self.queue.pop_front() {
+                    Some(p) => {
+                        self.next_send = now + gap;
+                        vec![p]
+                    }
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// When this face next wants to be polled.
+    pub fn wakeup(&self) -> Option<Millis> {
+        if self.queue.is_empty() {
+            return None;
+        }
+        Some(match self.profile.pace {
+            Pace::Unlimited => 0,
+            Pace::Interval(_) => self.next_send,
+        })
+    }
+}
