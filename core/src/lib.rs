@@ -4,8 +4,10 @@
 //! or a particular radio; its protocol code is sans-IO.
 
 pub mod chat;
+pub mod face;
 pub mod feed;
 pub mod identity;
+pub mod node;
 pub mod sim;
 pub mod store;
 pub mod sync;

@@ -1,0 +1,430 @@
+//! The node: owns one tokio runtime, the store, the replication engine and the faces.
+//!
+//! One task runs the engine. Faces deliver packets to it over one inbound channel and get
+//! their output over a channel each; commands (add a face, a feed, publish, snapshot, shut
+//! down) arrive over a command channel. Engine events and link changes are broadcast to
+//! subscribers. The store is flushed by group commit: at most `flush_interval` after an entry
+//! or chunk was accepted, and on shutdown.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::runtime::Runtime;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+use crate::face::{self, udp::UdpConfig, Link};
+use crate::feed::{self, FeedError, Published};
+use crate::identity::{FeedId, Identity};
+use crate::store::Store;
+use crate::sync::goset::Added;
+use crate::sync::{Config, Engine, Event, FaceId, FaceProfile, FeedProgress, Stats};
+use crate::wire::network::Network;
+
+/// Node settings.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The network (prefix and DMXs).
+    pub net: Network,
+    /// Engine timers and limits.
+    pub engine: Config,
+    /// Seed of the engine's random source.
+    pub seed: u64,
+    /// Group-commit window: accepted data is flushed at most this long after it arrived.
+    pub flush_interval: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            net: Network::deployed(),
+            engine: Config::default(),
+            seed: rand_seed(),
+            flush_interval: Duration::from_millis(50),
+        }
+    }
+}
+
+fn rand_seed() -> u64 {
+    let mut b = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    u64::from_le_bytes(b)
+}
+
+/// What a node tells its subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// Something the engine did.
+    Sync(Event),
+    /// A link came up.
+    LinkUp {
+        /// Its face id.
+        face: FaceId,
+        /// `ws`, `udp`, …
+        kind: &'static str,
+        /// The peer or group address.
+        peer: String,
+    },
+    /// A link went down.
+    LinkDown {
+        /// Its face id.
+        face: FaceId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a node operation failed.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The runtime could not start.
+    #[error("starting the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// A socket operation failed.
+    #[error("{what}: {err}")]
+    Io {
+        /// What was attempted.
+        what: String,
+        /// The error.
+        err: std::io::Error,
+    },
+    /// A WebSocket connection failed.
+    #[error("connecting to {url}: {err}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// The error.
+        err: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Publishing failed.
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    /// The node has shut down.
+    #[error("the node has shut down")]
+    Gone,
+}
+
+/// A point-in-time view of the node.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Per-feed progress.
+    pub progress: Vec<FeedProgress>,
+    /// Engine counters.
+    pub stats: Stats,
+    /// Time since something was last requested from or received by this node.
+    pub idle: Duration,
+    /// Open links: (face, kind, peer).
+    pub links: Vec<(FaceId, &'static str, String)>,
+}
+
+pub(crate) enum Cmd {
+    AddFace {
+        kind: &'static str,
+        peer: String,
+        profile: FaceProfile,
+        tx: mpsc::Sender<Vec<u8>>,
+        reply: oneshot::Sender<FaceId>,
+    },
+    RemoveFace(FaceId, String),
+    AddFeed(FeedId, oneshot::Sender<Result<Added, crate::store::StoreError>>),
+    Refresh(FeedId),
+    Snapshot(oneshot::Sender<Snapshot>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A running node.
+pub struct Node {
+    rt: Runtime,
+    link: Link,
+    store: Arc<dyn Store>,
+    net: Network,
+}
+
+impl Node {
+    /// Starts a node over `store`, replicating the feeds of the store's GOset.
+    pub fn start(store: Arc<dyn Store>, cfg: NodeConfig) -> Result<Node, NodeError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("lichen-node")
+            .enable_all()
+            .build()
+            .map_err(NodeError::Runtime)?;
+        let engine = Engine::new(cfg.net.clone(), store.clone(), cfg.engine.clone(), cfg.seed)?;
+        let (cmd, cmd_rx) = mpsc::unbounded_channel();
+        let (inbound, in_rx) = mpsc::channel(face::FACE_QUEUE);
+        let (events, _) = broadcast::channel(4096);
+        let task = EngineTask {
+            engine,
+            store: store.clone(),
+            faces: BTreeMap::new(),
+            next_face: 1,
+            events: events.clone(),
+            flush_interval: cfg.flush_interval,
+        };
+        rt.spawn(task.run(cmd_rx, in_rx));
+        Ok(Node {
+            rt,
+            link: Link {
+                cmd,
+                inbound,
+                events,
+            },
+            store,
+            net: cfg.net,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The runtime's handle, for callers that need to wait on node streams.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.rt.handle().clone()
+    }
+
+    /// Subscribes to events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.link.events.subscribe()
+    }
+
+    /// Waits for the next event, up to `timeout`.
+    pub fn next_event(
+        &self,
+        rx: &mut broadcast::Receiver<NodeEvent>,
+        timeout: Duration,
+    ) -> Option<NodeEvent> {
+        self.rt.block_on(async {
+            loop {
+                match tokio::time::timeout(timeout, rx.recv()).await {
+                    Ok(Ok(e)) => return Some(e),
+                    Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
+                        debug!(n, "event subscriber lagged");
+                    }
+                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+                }
+            }
+        })
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.link.cmd.send(make(tx)).map_err(|_| NodeError::Gone)?;
+        self.rt.block_on(rx).map_err(|_| NodeError::Gone)
+    }
+
+    /// Adds a feed to replicate.
+    pub fn add_feed(&self, fid: FeedId) -> Result<Added, NodeError> {
+        Ok(self.ask(|tx| Cmd::AddFeed(fid, tx))??)
+    }
+
+    /// Publishes `content` on the author's feed (flushed before returning) and offers it.
+    pub fn publish(&self, me: &Identity, content: &[u8]) -> Result<Published, NodeError> {
+        let p = feed::publish(self.store.as_ref(), &self.net, me, content)?;
+        self.link
+            .cmd
+            .send(Cmd::Refresh(*me.fid()))
+            .map_err(|_| NodeError::Gone)?;
+        Ok(p)
+    }
+
+    /// A snapshot of progress, counters and links.
+    pub fn snapshot(&self) -> Result<Snapshot, NodeError> {
+        self.ask(Cmd::Snapshot)
+    }
+
+    /// Accepts WebSocket peers on `addr`; returns the bound address.
+    pub fn listen_ws(&self, addr: &str) -> Result<SocketAddr, NodeError> {
+        let listener = self
+            .rt
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|err| NodeError::Io {
+                what: format!("listening on {addr}"),
+                err,
+            })?;
+        let local = listener.local_addr().map_err(|err| NodeError::Io {
+            what: "reading the bound address".into(),
+            err,
+        })?;
+        info!(%local, "WebSocket server listening");
+        self.rt.spawn(face::ws::serve(listener, self.link.clone()));
+        Ok(local)
+    }
+
+    /// Dials a WebSocket peer (`ws://host:port`); returns once connected.
+    pub fn connect_ws(&self, url: &str) -> Result<SocketAddr, NodeError> {
+        let link = self.link.clone();
+        self.rt
+            .block_on(face::ws::dial(url, link))
+            .map_err(|e| NodeError::Connect {
+                url: url.to_owned(),
+                err: e.to_string(),
+            })
+    }
+
+    /// Joins the UDP multicast group.
+    pub fn udp_multicast(&self, cfg: UdpConfig) -> Result<(), NodeError> {
+        let _guard = self.rt.enter();
+        let sock = face::udp::open(&cfg).map_err(|err| NodeError::Io {
+            what: format!("joining {}:{}", cfg.group, cfg.port),
+            err,
+        })?;
+        self.rt.spawn(face::udp::run(sock, cfg, self.link.clone()));
+        Ok(())
+    }
+
+    /// Stops the engine (flushing the store) and every face, waiting at most `timeout`.
+    pub fn shutdown(self, timeout: Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self.link.cmd.send(Cmd::Shutdown(tx)).is_ok() {
+            let _ = self
+                .rt
+                .block_on(async { tokio::time::timeout(timeout, rx).await });
+        }
+        self.rt.shutdown_timeout(timeout);
+    }
+}
+
+struct EngineTask {
+    engine: Engine,
+    store: Arc<dyn Store>,
+    faces: BTreeMap<FaceId, (mpsc::Sender<Vec<u8>>, &'static str, String)>,
+    next_face: u32,
+    events: broadcast::Sender<NodeEvent>,
+    flush_interval: Duration,
+}
+
+impl EngineTask {
+    async fn run(
+        mut self,
+        mut cmd_rx: mpsc::UnboundedReceiver<Cmd>,
+        mut in_rx: mpsc::Receiver<(FaceId, Vec<u8>)>,
+    ) {
+        let start = Instant::now();
+        let ms = |t: Instant| t.duration_since(start).as_millis() as u64;
+        let mut dirty_since: Option<Instant> = None;
+        let mut batch: Vec<(FaceId, Vec<u8>)> = Vec::new();
+        let done = loop {
+            let wake = start + Duration::from_millis(self.engine.next_wakeup());
+            let flush_at = dirty_since.map(|t| t + self.flush_interval);
+            let deadline = flush_at.map_or(wake, |f| f.min(wake));
+            tokio::select! {
+                cmd = cmd_rx.recv() => match cmd {
+                    None => break None,
+                    Some(Cmd::Shutdown(reply)) => break Some(reply),
+                    Some(c) => self.command(c, ms(Instant::now())),
+                },
+                got = in_rx.recv() => {
+                    let Some(first) = got else { break None };
+                    batch.push(first);
+                    while batch.len() < 1024 {
+                        match in_rx.try_recv() {
+                            Ok(x) => batch.push(x),
+                            Err(_) => break,
+                        }
+                    }
+                    let now = ms(Instant::now());
+                    // Hand over consecutive packets of one face together (batch verification).
+                    let mut i = 0;
+                    while i < batch.len() {
+                        let face = batch[i].0;
+                        let j = batch[i..].iter().position(|(f, _)| *f != face).map_or(batch.len(), |k| i + k);
+                        let pkts: Vec<&[u8]> = batch[i..j].iter().map(|(_, p)| p.as_slice()).collect();
+                        self.engine.on_packets(face, &pkts, now);
+                        i = j;
+                    }
+                    batch.clear();
+                }
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+            let now = Instant::now();
+            for out in self.engine.poll(ms(now)) {
+                if let Some((tx, ..)) = self.faces.get(&out.face) {
+                    if tx.try_send(out.pkt).is_err() {
+                        debug!(face = ?out.face, "face queue full; packet dropped");
+                    }
+                }
+            }
+            for e in self.engine.take_events() {
+                if matches!(e, Event::EntryAdded { .. } | Event::ChainComplete { .. })
+                    && dirty_since.is_none()
+                {
+                    dirty_since = Some(now);
+                }
+                let _ = self.events.send(NodeEvent::Sync(e));
+            }
+            if dirty_since.is_some_and(|t| now >= t + self.flush_interval) {
+                self.flush();
+                dirty_since = None;
+            }
+        };
+        self.flush();
+        self.faces.clear();
+        if let Some(reply) = done {
+            let _ = reply.send(());
+        }
+    }
+
+    fn flush(&self) {
+        let store = self.store.clone();
+        let r = tokio::task::block_in_place(move || store.flush());
+        if let Err(e) = r {
+            tracing::warn!(%e, "store flush failed");
+        }
+    }
+
+    fn command(&mut self, c: Cmd, now: u64) {
+        match c {
+            Cmd::AddFace {
+                kind,
+                peer,
+                profile,
+                tx,
+                reply,
+            } => {
+                let face = FaceId(self.next_face);
+                self.next_face += 1;
+                self.engine.add_face(face, profile);
+                self.faces.insert(face, (tx, kind, peer.clone()));
+                let _ = reply.send(face);
+                let _ = self.events.send(NodeEvent::LinkUp { face, kind, peer });
+            }
+            Cmd::RemoveFace(face, reason) => {
+                self.engine.remove_face(face);
+                if self.faces.remove(&face).is_some() {
+                    let _ = self.events.send(NodeEvent::LinkDown { face, reason });
+                }
+            }
+            Cmd::AddFeed(fid, reply) => {
+                let _ = reply.send(self.engine.add_feed(fid));
+            }
+            Cmd::Refresh(fid) => {
+                if let Err(e) = self.engine.refresh_feed(&fid) {
+                    tracing::warn!(%e, "refreshing a feed failed");
+                }
+            }
+            Cmd::Snapshot(reply) => {
+                let idle = now.saturating_sub(self.engine.last_activity());
+                let _ = reply.send(Snapshot {
+                    progress: self.engine.progress(),
+                    stats: self.engine.stats().clone(),
+                    idle: Duration::from_millis(idle),
+                    links: self
+                        .faces
+                        .iter()
+                        .map(|(f, (_, k, p))| (*f, *k, p.clone()))
+                        .collect(),
+                });
+            }
+            Cmd::Shutdown(_) => {}
+        }
+    }
+}
