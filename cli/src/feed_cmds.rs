@@ -25,6 +25,9 @@ pub struct PostArgs {
 /// Options of `lichen log`.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
+    /// Another feed than the own one (`@….ed25519`, `did:ssb:…` or hex).
+    #[arg(long)]
+    feed: Option<String>,
     /// One JSON object per entry: `seq`, `type`, `dmx`, `mid`, `mid_b64`, `pkt`, `chunks`,
     /// `content` (hex of the reassembled content, null while incomplete), `complete`, `text`.
     #[arg(long)]
@@ -58,14 +61,17 @@ pub fn post(data: &DataDir, args: &PostArgs) -> anyhow::Result<ExitCode> {
 
 /// `lichen log`.
 pub fn log(data: &DataDir, args: &LogArgs) -> anyhow::Result<ExitCode> {
-    let me = data.identity()?;
+    let fid = match &args.feed {
+        Some(f) => f.parse::<lichen::FeedId>().context("--feed")?,
+        None => *data.identity()?.fid(),
+    };
     let store = data.store()?;
-    let last = store.frontier(me.fid())?.map_or(0, |f| f.seq);
+    let last = store.frontier(&fid)?.map_or(0, |f| f.seq);
     for seq in 1..=last {
         if args.json {
-            println!("{}", entry_json(&store, me.fid(), seq)?);
+            println!("{}", entry_json(&store, &fid, seq)?);
         } else {
-            let j = entry_json(&store, me.fid(), seq)?;
+            let j = entry_json(&store, &fid, seq)?;
             let shown = j["text"]
                 .as_str()
                 .map(|t| format!("{t:?}"))

@@ -9,6 +9,7 @@ mod data;
 mod feed_cmds;
 mod id_cmds;
 mod inspect_cmd;
+mod node_cmds;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,8 +36,14 @@ enum Command {
     Id(id_cmds::IdArgs),
     /// Append a public chat post (TAV, channel "ALL") to the own feed.
     Post(feed_cmds::PostArgs),
-    /// List the entries of the own feed.
+    /// List the entries of the own feed (or of `--feed`).
     Log(feed_cmds::LogArgs),
+    /// List the feeds this node holds, with their frontiers.
+    Feeds(node_cmds::FeedsArgs),
+    /// Run a node: accept WebSocket peers and/or join UDP multicast, until stopped.
+    Serve(node_cmds::ServeArgs),
+    /// Run a node connected to a WebSocket peer.
+    Connect(node_cmds::ConnectArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
     Inspect(inspect_cmd::InspectArgs),
     /// Measure speed against baselines taken in the same run.
@@ -58,6 +65,9 @@ fn main() -> ExitCode {
         Command::Id(a) => id_cmds::id(&data, a),
         Command::Post(a) => feed_cmds::post(&data, a),
         Command::Log(a) => feed_cmds::log(&data, a),
+        Command::Feeds(a) => node_cmds::feeds(&data, a),
+        Command::Serve(a) => node_cmds::serve(&data, a),
+        Command::Connect(a) => node_cmds::connect(&data, a),
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
     };

@@ -3,8 +3,9 @@
 //! One task runs the engine. Faces deliver packets to it over one inbound channel and get
 //! their output over a channel each; commands (add a face, a feed, publish, snapshot, shut
 //! down) arrive over a command channel. Engine events and link changes are broadcast to
-//! subscribers. The store is flushed by group commit: at most `flush_interval` after an entry
-//! or chunk was accepted, and on shutdown.
+//! subscribers. The store is flushed by group commit on a task of its own: one
+//! `flush_interval` after an entry or chunk was accepted (plus the flush itself), and on
+//! shutdown; ingest never waits for the disk.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio::runtime::Runtime;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
@@ -118,7 +119,7 @@ pub struct Snapshot {
     pub progress: Vec<FeedProgress>,
     /// Engine counters.
     pub stats: Stats,
-    /// Time since something was last requested from or received by this node.
+    /// Time since this node last received new data or served data a peer asked for.
     pub idle: Duration,
     /// Open links: (face, kind, peer).
     pub links: Vec<(FaceId, &'static str, String)>,
@@ -133,7 +134,10 @@ pub(crate) enum Cmd {
         reply: oneshot::Sender<FaceId>,
     },
     RemoveFace(FaceId, String),
-    AddFeed(FeedId, oneshot::Sender<Result<Added, crate::store::StoreError>>),
+    AddFeed(
+        FeedId,
+        oneshot::Sender<Result<Added, crate::store::StoreError>>,
+    ),
     Refresh(FeedId),
     Snapshot(oneshot::Sender<Snapshot>),
     Shutdown(oneshot::Sender<()>),
@@ -160,13 +164,15 @@ impl Node {
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let (inbound, in_rx) = mpsc::channel(face::FACE_QUEUE);
         let (events, _) = broadcast::channel(4096);
+        let dirty = Arc::new(Notify::new());
+        rt.spawn(flusher(store.clone(), dirty.clone(), cfg.flush_interval));
         let task = EngineTask {
             engine,
             store: store.clone(),
             faces: BTreeMap::new(),
             next_face: 1,
             events: events.clone(),
-            flush_interval: cfg.flush_interval,
+            dirty,
         };
         rt.spawn(task.run(cmd_rx, in_rx));
         Ok(Node {
@@ -285,11 +291,28 @@ impl Node {
     pub fn shutdown(self, timeout: Duration) {
         let (tx, rx) = oneshot::channel();
         if self.link.cmd.send(Cmd::Shutdown(tx)).is_ok() {
-            let _ = self
-                .rt
-                .block_on(async { tokio::time::timeout(timeout, rx).await });
+            let _ = self.rt.block_on(async {
+                let _ = tokio::time::timeout(timeout, rx).await;
+                // Let faces see their queues close and say goodbye (WebSocket close frames).
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
         }
         self.rt.shutdown_timeout(timeout);
+    }
+}
+
+/// Group commit: after data is accepted, waits one window and flushes, off the engine task
+/// so that ingest never waits for the disk.
+async fn flusher(store: Arc<dyn Store>, dirty: Arc<Notify>, window: Duration) {
+    loop {
+        dirty.notified().await;
+        tokio::time::sleep(window).await;
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(%e, "store flush failed"),
+            Err(_) => return,
+        }
     }
 }
 
@@ -299,7 +322,7 @@ struct EngineTask {
     faces: BTreeMap<FaceId, (mpsc::Sender<Vec<u8>>, &'static str, String)>,
     next_face: u32,
     events: broadcast::Sender<NodeEvent>,
-    flush_interval: Duration,
+    dirty: Arc<Notify>,
 }
 
 impl EngineTask {
@@ -310,12 +333,9 @@ impl EngineTask {
     ) {
         let start = Instant::now();
         let ms = |t: Instant| t.duration_since(start).as_millis() as u64;
-        let mut dirty_since: Option<Instant> = None;
         let mut batch: Vec<(FaceId, Vec<u8>)> = Vec::new();
         let done = loop {
-            let wake = start + Duration::from_millis(self.engine.next_wakeup());
-            let flush_at = dirty_since.map(|t| t + self.flush_interval);
-            let deadline = flush_at.map_or(wake, |f| f.min(wake));
+            let deadline = start + Duration::from_millis(self.engine.next_wakeup());
             tokio::select! {
                 cmd = cmd_rx.recv() => match cmd {
                     None => break None,
@@ -354,16 +374,10 @@ impl EngineTask {
                 }
             }
             for e in self.engine.take_events() {
-                if matches!(e, Event::EntryAdded { .. } | Event::ChainComplete { .. })
-                    && dirty_since.is_none()
-                {
-                    dirty_since = Some(now);
+                if matches!(e, Event::EntryAdded { .. } | Event::ChainComplete { .. }) {
+                    self.dirty.notify_one();
                 }
                 let _ = self.events.send(NodeEvent::Sync(e));
-            }
-            if dirty_since.is_some_and(|t| now >= t + self.flush_interval) {
-                self.flush();
-                dirty_since = None;
             }
         };
         self.flush();

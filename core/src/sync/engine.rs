@@ -298,7 +298,8 @@ impl Engine {
         &self.stats
     }
 
-    /// When something was last requested from us or received by us.
+    /// When we last received new data or sent data a peer asked for (requests we had nothing
+    /// for do not count, so two synced peers go idle).
     pub fn last_activity(&self) -> Millis {
         self.last_activity
     }
@@ -551,7 +552,9 @@ impl Engine {
                         debug!(%err, "could not persist a new GOset key");
                     }
                     self.events.push(Event::FeedAdded { fid });
+                    // Tell peers at once, and ask under the new WANT DMX without waiting.
                     self.next_goset = 0;
+                    self.next_want = 0;
                 }
                 Added::Full => {
                     self.stats.dropped_keys += 1;
@@ -568,7 +571,6 @@ impl Engine {
         if n == 0 {
             return;
         }
-        self.last_activity = now;
         let mut cursors = Vec::new();
         for (i, &s) in w.next.iter().enumerate() {
             let idx = (w.offs as usize + i) % n;
@@ -592,9 +594,13 @@ impl Engine {
                 cursors.push((fid, s));
             }
         }
-        let Some(profile) = self.faces.get(&face).map(|f| f.profile.clone()) else {
+        let Some(f) = self.faces.get(&face) else {
             return;
         };
+        let profile = f.profile.clone();
+        for (fid, seq) in cursors.iter_mut() {
+            *seq = f.entry_start(fid, *seq, now);
+        }
         let mut budget = profile.credit;
         // Round-robin over the requested feeds, one entry (and its chunks) each per pass.
         while budget > 0 && !cursors.is_empty() {
@@ -606,14 +612,24 @@ impl Engine {
                     return false;
                 };
                 let mut pkts = vec![stored.entry.bytes().to_vec()];
+                let mut chunks_sent = 0;
                 if profile.push_chunks {
                     if let Ok(chunks) = self.store.chunks(fid, *seq) {
+                        chunks_sent = chunks.len();
                         pkts.extend(chunks.iter().map(|c| c.to_vec()));
                     }
                 }
                 budget = budget.saturating_sub(pkts.len());
                 for p in pkts {
                     self.queue(face, p);
+                }
+                self.last_activity = now;
+                if let Some(f) = self.faces.get_mut(&face) {
+                    f.sent_entries.insert(*fid, (*seq, now));
+                    if chunks_sent > 0 {
+                        f.sent_chunks
+                            .insert((*fid, *seq), (chunks_sent as u32 - 1, now));
+                    }
                 }
                 *seq += 1;
                 true
@@ -622,7 +638,6 @@ impl Engine {
     }
 
     fn serve_chnk(&mut self, face: FaceId, c: &Chnk, now: Millis) {
-        self.last_activity = now;
         let Some(credit) = self.faces.get(&face).map(|f| f.profile.credit) else {
             return;
         };
@@ -634,12 +649,20 @@ impl Engine {
             let Ok(chunks) = self.store.chunks(&fid, r.seq) else {
                 continue;
             };
-            for chunk in chunks.iter().skip(r.cnr as usize) {
+            let start = self
+                .faces
+                .get(&face)
+                .map_or(r.cnr, |f| f.chunk_start(&fid, r.seq, r.cnr, now));
+            for (cnr, chunk) in chunks.iter().enumerate().skip(start as usize) {
                 if budget == 0 {
                     return;
                 }
                 budget -= 1;
                 self.queue(face, chunk.to_vec());
+                self.last_activity = now;
+                if let Some(f) = self.faces.get_mut(&face) {
+                    f.sent_chunks.insert((fid, r.seq), (cnr as u32, now));
+                }
             }
         }
     }

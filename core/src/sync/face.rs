@@ -1,7 +1,9 @@
 //! What the engine knows about each link ("face"): how much to send per request, how fast,
 //! and what is queued for it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::identity::FeedId;
 
 /// Milliseconds on the engine's injected clock.
 pub type Millis = u64;
@@ -34,6 +36,10 @@ pub struct FaceProfile {
     pub push_chunks: bool,
     /// Drop a packet identical to one already queued (the Android sender does this).
     pub dedupe: bool,
+    /// A request for something already sent on this face within this window is answered
+    /// from after what was sent: the peer's WANT crossed our answer in flight. Lost packets
+    /// are sent again once the window has passed.
+    pub resend_after: Millis,
 }
 
 impl FaceProfile {
@@ -45,6 +51,7 @@ impl FaceProfile {
             pace: Pace::Unlimited,
             push_chunks: true,
             dedupe: false,
+            resend_after: 1_000,
         }
     }
 
@@ -56,6 +63,7 @@ impl FaceProfile {
             pace: Pace::Interval(1000),
             push_chunks: false,
             dedupe: true,
+            resend_after: 0,
         }
     }
 }
@@ -67,6 +75,10 @@ pub(crate) struct FaceState {
     pub queue: VecDeque<Vec<u8>>,
     pub next_send: Millis,
     pub dropped_full: u64,
+    /// Per feed: the last entry sent on this face, and when.
+    pub sent_entries: BTreeMap<FeedId, (u32, Millis)>,
+    /// Per side chain: the last chunk sent on this face, and when.
+    pub sent_chunks: BTreeMap<(FeedId, u32), (u32, Millis)>,
 }
 
 impl FaceState {
@@ -76,6 +88,29 @@ impl FaceState {
             queue: VecDeque::new(),
             next_send: 0,
             dropped_full: 0,
+            sent_entries: BTreeMap::new(),
+            sent_chunks: BTreeMap::new(),
+        }
+    }
+
+    /// Where to start answering a request for entry `seq` of `fid`, skipping what was sent
+    /// within the resend window.
+    pub fn entry_start(&self, fid: &FeedId, seq: u32, now: Millis) -> u32 {
+        match self.sent_entries.get(fid) {
+            Some(&(upto, at)) if now < at.saturating_add(self.profile.resend_after) => {
+                seq.max(upto.saturating_add(1))
+            }
+            _ => seq,
+        }
+    }
+
+    /// Where to start answering a request for chunk `cnr` of a side chain.
+    pub fn chunk_start(&self, fid: &FeedId, seq: u32, cnr: u32, now: Millis) -> u32 {
+        match self.sent_chunks.get(&(*fid, seq)) {
+            Some(&(upto, at)) if now < at.saturating_add(self.profile.resend_after) => {
+                cnr.max(upto.saturating_add(1))
+            }
+            _ => cnr,
         }
     }
 

@@ -1,0 +1,276 @@
+//! `serve`, `connect` and `feeds`: running a node and looking at what it holds.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use lichen::face::udp::UdpConfig;
+use lichen::node::{Node, NodeConfig, NodeEvent, Snapshot};
+use lichen::store::Store;
+use lichen::sync::Event;
+
+use crate::data::DataDir;
+
+/// Options of `lichen serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Accept WebSocket peers on this address (e.g. 127.0.0.1:8989).
+    #[arg(long)]
+    ws: Option<String>,
+    /// Join the Wi-Fi UDP multicast group 239.5.5.8:1558.
+    #[arg(long)]
+    udp: bool,
+    /// Local interface address for UDP multicast.
+    #[arg(long, requires = "udp")]
+    udp_if: Option<std::net::Ipv4Addr>,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `lichen connect`.
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// The peer, e.g. ws://127.0.0.1:8989.
+    url: String,
+    /// Stop once nothing was requested or received for 2 seconds after the link came up.
+    #[arg(long)]
+    until_synced: bool,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `lichen feeds`.
+#[derive(Debug, clap::Args)]
+pub struct FeedsArgs {
+    /// One JSON object per feed: `fid`, `ref`, `short`, `seq` (frontier), `mid`, `open_chains`,
+    /// `member` (in the GOset).
+    #[arg(long)]
+    json: bool,
+}
+
+/// How long without traffic counts as synced.
+const QUIET: Duration = Duration::from_secs(2);
+
+fn start(data: &DataDir) -> anyhow::Result<Node> {
+    let store: Arc<dyn Store> = Arc::new(data.store()?);
+    let node = Node::start(store, NodeConfig::default()).context("starting the node")?;
+    if data.has_identity() {
+        let me = data.identity()?;
+        node.add_feed(*me.fid())?;
+    }
+    Ok(node)
+}
+
+/// `lichen serve`.
+pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let node = start(data)?;
+    if let Some(addr) = &args.ws {
+        let bound = node.listen_ws(addr)?;
+        say(
+            args.json,
+            &serde_json::json!({"event": "listening", "ws": bound.to_string()}),
+            &format!("listening on ws://{bound}"),
+        );
+    }
+    if args.udp {
+        let mut cfg = UdpConfig::default();
+        if let Some(i) = args.udp_if {
+            cfg.interface = i;
+        }
+        node.udp_multicast(cfg.clone())?;
+        say(
+            args.json,
+            &serde_json::json!({"event": "udp", "group": format!("{}:{}", cfg.group, cfg.port)}),
+            &format!("joined {}:{}", cfg.group, cfg.port),
+        );
+    }
+    let deadline = args
+        .timeout
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    run_until(&node, args.json, |_, _| {
+        deadline.is_some_and(|d| Instant::now() >= d)
+    })?;
+    finish(node, args.json)
+}
+
+/// `lichen connect`.
+pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
+    let node = start(data)?;
+    node.connect_ws(&args.url)?;
+    let started = Instant::now();
+    let deadline = args.timeout.map(|s| started + Duration::from_secs_f64(s));
+    let until_synced = args.until_synced;
+    run_until(&node, args.json, |snap, elapsed| {
+        deadline.is_some_and(|d| Instant::now() >= d)
+            || (until_synced
+                && elapsed > QUIET
+                && snap.idle > QUIET
+                && snap
+                    .progress
+                    .iter()
+                    .all(|p| p.open_chains == 0 && p.held >= p.peer_max))
+            || (until_synced && snap.links.is_empty() && elapsed > Duration::from_millis(500))
+    })?;
+    finish(node, args.json)
+}
+
+fn say(json: bool, j: &serde_json::Value, text: &str) {
+    if json {
+        println!("{j}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Prints events until `stop(snapshot, elapsed)` says so, or Ctrl-C.
+fn run_until(
+    node: &Node,
+    json: bool,
+    mut stop: impl FnMut(&Snapshot, Duration) -> bool,
+) -> anyhow::Result<()> {
+    let mut events = node.subscribe();
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        node.handle().spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    }
+    let started = Instant::now();
+    let mut last_check = Instant::now();
+    loop {
+        if let Some(e) = node.next_event(&mut events, Duration::from_millis(100)) {
+            print_event(&e, json);
+        }
+        if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        if last_check.elapsed() >= Duration::from_millis(100) {
+            last_check = Instant::now();
+            let snap = node.snapshot()?;
+            if stop(&snap, started.elapsed()) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn print_event(e: &NodeEvent, json: bool) {
+    let (j, text) = match e {
+        NodeEvent::LinkUp { face, kind, peer } => (
+            serde_json::json!({"event": "link_up", "face": face.0, "kind": kind, "peer": peer}),
+            format!("link up: {kind} {peer}"),
+        ),
+        NodeEvent::LinkDown { face, reason } => (
+            serde_json::json!({"event": "link_down", "face": face.0, "reason": reason}),
+            format!("link down: {reason}"),
+        ),
+        NodeEvent::Sync(Event::FeedAdded { fid }) => (
+            serde_json::json!({"event": "feed_added", "fid": fid.to_hex()}),
+            format!("new feed {}", fid.short_display()),
+        ),
+        NodeEvent::Sync(Event::GosetFull { refused }) => (
+            serde_json::json!({"event": "goset_full", "refused": refused.to_hex()}),
+            format!(
+                "GOset full (100 feeds): {} not replicated",
+                refused.short_display()
+            ),
+        ),
+        // Entries and chunks are summarised at the end, not printed one by one.
+        NodeEvent::Sync(_) => return,
+    };
+    say(json, &j, &text);
+}
+
+fn finish(node: Node, json: bool) -> anyhow::Result<ExitCode> {
+    let snap = node.snapshot()?;
+    node.shutdown(Duration::from_secs(3));
+    let feeds: Vec<serde_json::Value> = snap
+        .progress
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "fid": p.fid.to_hex(), "held": p.held, "peer_max": p.peer_max,
+                "open_chains": p.open_chains,
+            })
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "synced",
+                "entries_received": snap.stats.entries,
+                "chunks_received": snap.stats.chunks,
+                "packets_in": snap.stats.rx,
+                "packets_out": snap.stats.tx,
+                "dropped": snap.stats.dropped_bad_entry + snap.stats.dropped_malformed
+                    + snap.stats.dropped_short + snap.stats.dropped_keys,
+                "feeds": feeds,
+            })
+        );
+    } else {
+        println!(
+            "synced: {} entries and {} chunks received; {} packets in, {} out",
+            snap.stats.entries, snap.stats.chunks, snap.stats.rx, snap.stats.tx
+        );
+        for p in &snap.progress {
+            println!(
+                "  {}  held {:>6}  peers hold {:>6}  open side chains {}",
+                p.fid.short_display(),
+                p.held,
+                p.peer_max,
+                p.open_chains
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lichen feeds`.
+pub fn feeds(data: &DataDir, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
+    let store = data.store()?;
+    let members = store.members()?;
+    let mut all: Vec<lichen::FeedId> = members.clone();
+    for (fid, _) in store.feeds()? {
+        if !all.contains(&fid) {
+            all.push(fid);
+        }
+    }
+    all.sort();
+    for fid in all {
+        let front = store.frontier(&fid)?;
+        let open = store.open_chains(&fid)?.len();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "fid": fid.to_hex(), "ref": fid.to_ref(), "short": fid.short_name(),
+                    "seq": front.map_or(0, |f| f.seq),
+                    "mid": front.map(|f| f.mid.to_string()),
+                    "open_chains": open, "member": members.contains(&fid),
+                })
+            );
+        } else {
+            println!(
+                "{}  {:>6} entries  {} open side chains  {}",
+                fid.short_display(),
+                front.map_or(0, |f| f.seq),
+                open,
+                fid.to_ref()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
