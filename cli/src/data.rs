@@ -57,6 +57,17 @@ impl DataDir {
     /// Opens the feed store.
     pub fn store(&self) -> anyhow::Result<SledStore> {
         let dir = self.root.join("store");
-        SledStore::open(&dir).with_context(|| format!("opening the store in {}", dir.display()))
+        SledStore::open(&dir).map_err(|e| {
+            let busy = e.to_string().contains("could not acquire lock");
+            let err = anyhow::Error::new(e);
+            if busy {
+                err.context(format!(
+                    "{} is in use by another lichen process (a store has one owner; stop it first)",
+                    self.root.display()
+                ))
+            } else {
+                err.context(format!("opening the store in {}", dir.display()))
+            }
+        })
     }
 }

@@ -123,12 +123,15 @@ pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
     finish(node, args.json)
 }
 
+/// Prints a line; a closed stdout (the reader went away) does not stop the node.
 fn say(json: bool, j: &serde_json::Value, text: &str) {
-    if json {
-        println!("{j}");
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = if json {
+        writeln!(out, "{j}")
     } else {
-        println!("{text}");
-    }
+        writeln!(out, "{text}")
+    };
 }
 
 /// Prints events until `stop(snapshot, elapsed)` says so, or Ctrl-C.
