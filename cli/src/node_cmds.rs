@@ -37,7 +37,8 @@ pub struct ServeArgs {
 pub struct ConnectArgs {
     /// The peer, e.g. ws://127.0.0.1:8989.
     url: String,
-    /// Stop once nothing was requested or received for 2 seconds after the link came up.
+    /// Stop once the peer's GOset matches ours and no new data moved for 2 seconds (peers
+    /// only replicate once their GOsets agree; a Python pub takes up to 15 s for that).
     #[arg(long)]
     until_synced: bool,
     /// Stop after this many seconds.
@@ -111,19 +112,24 @@ pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
     let until_synced = args.until_synced;
     run_until(&node, args.json, |snap, elapsed| {
         deadline.is_some_and(|d| Instant::now() >= d)
-            || (until_synced
-                && elapsed > QUIET
-                && snap.idle > QUIET
-                && snap
-                    .progress
-                    .iter()
-                    .all(|p| p.open_chains == 0 && p.held >= p.peer_max))
+            || (until_synced && synced(snap))
             || (until_synced && snap.links.is_empty() && elapsed > Duration::from_millis(500))
     })?;
     finish(node, args.json)
 }
 
 /// Prints a line; a closed stdout (the reader went away) does not stop the node.
+/// Synced: a peer's GOset matched ours more than QUIET ago, nothing new moved for QUIET, no
+/// side chain is open, and no peer showed more than we hold.
+fn synced(snap: &Snapshot) -> bool {
+    snap.goset_agreed.is_some_and(|d| d > QUIET)
+        && snap.idle > QUIET
+        && snap
+            .progress
+            .iter()
+            .all(|p| p.open_chains == 0 && p.held >= p.peer_max)
+}
+
 fn say(json: bool, j: &serde_json::Value, text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

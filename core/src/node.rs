@@ -121,6 +121,8 @@ pub struct Snapshot {
     pub stats: Stats,
     /// Time since this node last received new data or served data a peer asked for.
     pub idle: Duration,
+    /// How long ago a peer's GOset last matched ours (None: not since our set changed).
+    pub goset_agreed: Option<Duration>,
     /// Open links: (face, kind, peer).
     pub links: Vec<(FaceId, &'static str, String)>,
 }
@@ -431,6 +433,10 @@ impl EngineTask {
                     progress: self.engine.progress(),
                     stats: self.engine.stats().clone(),
                     idle: Duration::from_millis(idle),
+                    goset_agreed: self
+                        .engine
+                        .goset_agreed_at()
+                        .map(|t| Duration::from_millis(now.saturating_sub(t))),
                     links: self
                         .faces
                         .iter()

@@ -199,6 +199,7 @@ pub struct Engine {
     last_activity: Millis,
     fresh_data: bool,
     keys_budget: usize,
+    agreed_at: Option<Millis>,
     rng: ChaCha8Rng,
     events: Vec<Event>,
     stats: Stats,
@@ -219,6 +220,7 @@ impl Engine {
             store,
             goset: Goset::new(cfg.max_feeds),
             keys_budget: cfg.new_keys_per_round,
+            agreed_at: None,
             cfg,
             feeds: BTreeMap::new(),
             by_dmx: BTreeMap::new(),
@@ -304,6 +306,12 @@ impl Engine {
         self.last_activity
     }
 
+    /// When a peer's full claim last matched our GOset (same count and XOR), if it still
+    /// does: only then do WANT/CHNK vectors flow between us.
+    pub fn goset_agreed_at(&self) -> Option<Millis> {
+        self.agreed_at
+    }
+
     /// Events since the last call.
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
@@ -371,7 +379,7 @@ impl Engine {
         let body = pkt.get(DMX_LEN..).unwrap_or_default();
         if dmx == self.net.goset_dmx() {
             match wire_goset::decode(&self.net, pkt) {
-                Ok(p) => self.on_goset(face, p),
+                Ok(p) => self.on_goset(face, p, now),
                 Err(e) => self.malformed(face, "GOset", &e.to_string()),
             }
         } else if dmx == self.want_dmx {
@@ -517,9 +525,12 @@ impl Engine {
         true
     }
 
-    fn on_goset(&mut self, face: FaceId, p: GosetPacket) {
+    fn on_goset(&mut self, face: FaceId, p: GosetPacket, now: Millis) {
         let learned = match p {
             GosetPacket::Claim(c) => {
+                if usize::from(c.cnt) == self.goset.len() && c.xor == self.goset.state() {
+                    self.agreed_at = Some(now);
+                }
                 if self.keys_budget == 0 && !self.goset.keys().contains(&c.lo) {
                     self.stats.dropped_keys += 1;
                     return;
@@ -793,6 +804,9 @@ impl Engine {
 
     fn update_dmxs(&mut self) {
         let state = self.goset.state();
+        if self.net.want_dmx(&state) != self.want_dmx {
+            self.agreed_at = None;
+        }
         self.want_dmx = self.net.want_dmx(&state);
         self.chnk_dmx = self.net.chnk_dmx(&state);
     }
