@@ -10,6 +10,7 @@ mod feed_cmds;
 mod id_cmds;
 mod inspect_cmd;
 mod node_cmds;
+mod relay_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     Serve(node_cmds::ServeArgs),
     /// Run a node connected to a WebSocket peer.
     Connect(node_cmds::ConnectArgs),
+    /// Run a Moneysocket rendezvous relay (pairs two nodes by beacon id, forwards their frames).
+    Relay(relay_cmd::RelayArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
     Inspect(inspect_cmd::InspectArgs),
     /// Measure speed against baselines taken in the same run.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Feeds(a) => node_cmds::feeds(&data, a),
         Command::Serve(a) => node_cmds::serve(&data, a),
         Command::Connect(a) => node_cmds::connect(&data, a),
+        Command::Relay(a) => relay_cmd::run(a),
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
     };
