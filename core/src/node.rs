@@ -293,7 +293,7 @@ impl Node {
     pub fn shutdown(self, timeout: Duration) {
         let (tx, rx) = oneshot::channel();
         if self.link.cmd.send(Cmd::Shutdown(tx)).is_ok() {
-            let _ = self.rt.block_on(async {
+            self.rt.block_on(async {
                 let _ = tokio::time::timeout(timeout, rx).await;
                 // Let faces see their queues close and say goodbye (WebSocket close frames).
                 tokio::time::sleep(Duration::from_millis(100)).await;
