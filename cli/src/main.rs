@@ -7,6 +7,7 @@
 mod bench;
 mod data;
 mod feed_cmds;
+mod fill_cmd;
 mod id_cmds;
 mod inspect_cmd;
 mod node_cmds;
@@ -49,6 +50,9 @@ enum Command {
     Relay(relay_cmd::RelayArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
     Inspect(inspect_cmd::InspectArgs),
+    /// Author synthetic feeds with deterministic identities (tests, demos, benchmarks).
+    #[command(hide = true)]
+    Fill(fill_cmd::FillArgs),
     /// Measure speed against baselines taken in the same run.
     Bench(bench::BenchArgs),
 }
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Connect(a) => node_cmds::connect(&data, a),
         Command::Relay(a) => relay_cmd::run(a),
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
+        Command::Fill(a) => fill_cmd::fill(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
     };
     match result {

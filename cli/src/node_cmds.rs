@@ -27,6 +27,9 @@ pub struct ServeArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     timeout: Option<f64>,
+    /// Stop once a peer's GOset matches ours and no new data moved for 2 seconds.
+    #[arg(long)]
+    until_synced: bool,
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
@@ -97,8 +100,9 @@ pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let deadline = args
         .timeout
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
-    run_until(&node, args.json, |_, _| {
-        deadline.is_some_and(|d| Instant::now() >= d)
+    let until_synced = args.until_synced;
+    run_until(&node, args.json, |snap, _| {
+        deadline.is_some_and(|d| Instant::now() >= d) || (until_synced && synced(snap))
     })?;
     finish(node, args.json)
 }
@@ -118,7 +122,6 @@ pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
     finish(node, args.json)
 }
 
-/// Prints a line; a closed stdout (the reader went away) does not stop the node.
 /// Synced: a peer's GOset matched ours more than QUIET ago, nothing new moved for QUIET, no
 /// side chain is open, and no peer showed more than we hold.
 fn synced(snap: &Snapshot) -> bool {
@@ -130,6 +133,7 @@ fn synced(snap: &Snapshot) -> bool {
             .all(|p| p.open_chains == 0 && p.held >= p.peer_max)
 }
 
+/// Prints a line; a closed stdout (the reader went away) does not stop the node.
 fn say(json: bool, j: &serde_json::Value, text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -224,6 +228,8 @@ fn finish(node: Node, json: bool) -> anyhow::Result<ExitCode> {
                 "chunks_received": snap.stats.chunks,
                 "packets_in": snap.stats.rx,
                 "packets_out": snap.stats.tx,
+                "idle_ms": snap.idle.as_millis() as u64,
+                "goset_agreed_for_ms": snap.goset_agreed.map(|d| d.as_millis() as u64),
                 "dropped": snap.stats.dropped_bad_entry + snap.stats.dropped_malformed
                     + snap.stats.dropped_short + snap.stats.dropped_keys,
                 "feeds": feeds,

@@ -129,27 +129,32 @@ fn udp_multicast_between_two_network_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let a_ref = node_with_posts(&a, 9);
+    // Two more feeds of 1000 entries each, half of them with side chains.
+    let filled = lichen(&a, &["fill", "--feeds", "2", "--entries", "1000"]);
+    let filled: Vec<String> = String::from_utf8(filled.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     lichen(&b, &["init"]);
-    let serve = |ns: &str, data: &Path, ip: &str, secs: &str| {
+    let serve = |ns: &str, data: &Path, ip: &str, until: &[&str]| {
         Command::new("ip")
             .args(["netns", "exec", ns, bin(), "--data"])
             .arg(data)
-            .args([
-                "serve",
-                "--udp",
-                "--udp-if",
-                ip,
-                "--timeout",
-                secs,
-                "--json",
-            ])
+            .args(["serve", "--udp", "--udp-if", ip, "--json"])
+            .args(until)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let sa = Killed(serve(&net.a, &a, "10.231.0.1", "25"));
-    let sb = serve(&net.b, &b, "10.231.0.2", "12");
+    let sa = Killed(serve(&net.a, &a, "10.231.0.1", &["--timeout", "180"]));
+    let sb = serve(
+        &net.b,
+        &b,
+        "10.231.0.2",
+        &["--until-synced", "--timeout", "120"],
+    );
     let out = sb.wait_with_output().unwrap();
     drop(sa);
     assert!(
@@ -168,6 +173,14 @@ fn udp_multicast_between_two_network_namespaces() {
     for (x, y) in theirs.iter().zip(&ours) {
         assert_eq!(x["pkt"], y["pkt"]);
         assert_eq!(x["content"], y["content"]);
+    }
+    for f in &filled {
+        let ours = json_lines(&lichen(&b, &["log", "--feed", f, "--json"]));
+        assert_eq!(ours.len(), 1000, "feed {f}");
+        assert!(
+            ours.iter().all(|l| l["complete"] == true),
+            "all side chains complete"
+        );
     }
 }
 

@@ -41,6 +41,18 @@ pub fn publish(
     me: &Identity,
     content: &[u8],
 ) -> Result<Published, FeedError> {
+    let p = append_own(store, net, me, content)?;
+    store.flush()?;
+    Ok(p)
+}
+
+/// Like [`publish`] but without flushing: for bulk authoring, where the caller flushes once.
+pub fn append_own(
+    store: &dyn Store,
+    net: &Network,
+    me: &Identity,
+    content: &[u8],
+) -> Result<Published, FeedError> {
     let (seq, prev) = match store.frontier(me.fid())? {
         Some(f) => (f.seq.checked_add(1).ok_or(FeedError::Full)?, f.mid),
         None => (1, first_prev(me.fid())),
@@ -50,7 +62,6 @@ pub fn publish(
     for (cnr, chunk) in signed.chunks.iter().enumerate() {
         store.put_chunk(me.fid(), seq, cnr as u32, chunk)?;
     }
-    store.flush()?;
     Ok(Published { seq, signed })
 }
 

@@ -121,7 +121,7 @@ pub struct Snapshot {
     pub stats: Stats,
     /// Time since this node last received new data or served data a peer asked for.
     pub idle: Duration,
-    /// How long ago a peer's GOset last matched ours (None: not since our set changed).
+    /// For how long a peer's GOset has matched ours (None: not since our set last changed).
     pub goset_agreed: Option<Duration>,
     /// Open links: (face, kind, peer).
     pub links: Vec<(FaceId, &'static str, String)>,

@@ -316,3 +316,18 @@ fn hostile_input_is_dropped_and_the_engine_keeps_serving() {
         p.sb.frontier(&f).unwrap().map(|x| x.seq) == Some(20)
     });
 }
+
+#[test]
+fn small_credit_still_pipelines_requests() {
+    let profile = FaceProfile {
+        credit: 128,
+        ..FaceProfile::fast()
+    };
+    let mut p = Pair::new(profile, Config::default());
+    let f = authored(p.sa.as_ref(), 7, 600);
+    p.a.add_feed(f).unwrap();
+    let t = p.run(600_000, |p| same_logs(p.sa.as_ref(), p.sb.as_ref()));
+    // Each answer of 128 packets is followed by a new WANT after a 15 ms quiet, not by the
+    // 1 s WANT timer.
+    assert!(t < 3_000, "took {t} ms of simulated time");
+}

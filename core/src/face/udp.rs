@@ -45,6 +45,9 @@ impl Default for UdpConfig {
 pub fn open(cfg: &UdpConfig) -> std::io::Result<UdpSocket> {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_address(true)?;
+    // Bursts of answers arrive faster than a busy engine drains them; the kernel caps this
+    // at net.core.rmem_max.
+    let _ = s.set_recv_buffer_size(4 << 20);
     #[cfg(unix)]
     s.set_reuse_port(true)?;
     s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, cfg.port)).into())?;
@@ -60,10 +63,13 @@ pub fn open(cfg: &UdpConfig) -> std::io::Result<UdpSocket> {
 /// Runs the face on an open socket until the node shuts down.
 pub async fn run(sock: UdpSocket, cfg: UdpConfig, link: Link) {
     let dest = SocketAddr::V4(SocketAddrV4::new(cfg.group, cfg.port));
-    let Ok((face, mut out)) = link
-        .register("udp", dest.to_string(), FaceProfile::fast())
-        .await
-    else {
+    // Datagrams are not retransmitted and socket buffers are small: answer in moderate
+    // bursts and let the resend window repair losses.
+    let profile = FaceProfile {
+        credit: 128,
+        ..FaceProfile::fast()
+    };
+    let Ok((face, mut out)) = link.register("udp", dest.to_string(), profile).await else {
         return;
     };
     let mut sent: VecDeque<Vec<u8>> = VecDeque::with_capacity(ECHO_MEMORY);

@@ -306,8 +306,8 @@ impl Engine {
         self.last_activity
     }
 
-    /// When a peer's full claim last matched our GOset (same count and XOR), if it still
-    /// does: only then do WANT/CHNK vectors flow between us.
+    /// Since when a peer's full claim has matched our GOset (same count and XOR); cleared
+    /// when our set changes. Only while sets agree do WANT/CHNK vectors flow between peers.
     pub fn goset_agreed_at(&self) -> Option<Millis> {
         self.agreed_at
     }
@@ -528,7 +528,10 @@ impl Engine {
     fn on_goset(&mut self, face: FaceId, p: GosetPacket, now: Millis) {
         let learned = match p {
             GosetPacket::Claim(c) => {
-                if usize::from(c.cnt) == self.goset.len() && c.xor == self.goset.state() {
+                if usize::from(c.cnt) == self.goset.len()
+                    && c.xor == self.goset.state()
+                    && self.agreed_at.is_none()
+                {
                     self.agreed_at = Some(now);
                 }
                 if self.keys_budget == 0 && !self.goset.keys().contains(&c.lo) {
@@ -613,6 +616,7 @@ impl Engine {
             *seq = f.entry_start(fid, *seq, now);
         }
         let mut budget = profile.credit;
+        debug!(?face, now, ?cursors, "answering WANT");
         // Round-robin over the requested feeds, one entry (and its chunks) each per pass.
         while budget > 0 && !cursors.is_empty() {
             cursors.retain_mut(|(fid, seq)| {
@@ -712,6 +716,7 @@ impl Engine {
         if (now >= self.next_want || rewant) && !self.faces.is_empty() {
             self.next_want = now + self.cfg.want_interval;
             self.fresh_data = false;
+            debug!(now, rewant, "sending WANT/CHNK");
             for pkt in self.requests() {
                 self.broadcast(&pkt);
             }

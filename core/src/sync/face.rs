@@ -51,7 +51,7 @@ impl FaceProfile {
             pace: Pace::Unlimited,
             push_chunks: true,
             dedupe: false,
-            resend_after: 1_000,
+            resend_after: 200,
         }
     }
 

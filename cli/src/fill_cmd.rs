@@ -1,0 +1,51 @@
+//! `fill`: authors synthetic feeds with deterministic identities, for tests, demos and
+//! benchmarks (hidden from `--help`).
+
+use std::process::ExitCode;
+
+use lichen::chat::tav::Tav;
+use lichen::feed;
+use lichen::store::Store;
+use lichen::wire::network::Network;
+use lichen::Identity;
+
+use crate::data::DataDir;
+
+/// Options of `lichen fill`.
+#[derive(Debug, clap::Args)]
+pub struct FillArgs {
+    /// Number of feeds.
+    #[arg(long, default_value_t = 1)]
+    feeds: u8,
+    /// Entries per feed.
+    #[arg(long, default_value_t = 100)]
+    entries: u32,
+    /// Seed of the first identity (feed k uses seed + k, as 32 repeated bytes).
+    #[arg(long, default_value_t = 100)]
+    seed: u8,
+}
+
+/// Public TAV posts; every other one long enough for a side chain of several chunks.
+pub fn fill(data: &DataDir, args: &FillArgs) -> anyhow::Result<ExitCode> {
+    let store = data.store()?;
+    let net = Network::deployed();
+    for k in 0..args.feeds {
+        let me = Identity::from_seed(&[args.seed.wrapping_add(k); 32]);
+        store.add_member(me.fid())?;
+        for i in 0..args.entries {
+            let text = if i % 2 == 0 {
+                format!(
+                    "feed {k} post {i}: {}",
+                    "a longer message ".repeat(1 + (i % 7) as usize * 5)
+                )
+            } else {
+                format!("feed {k} post {i}")
+            };
+            let content = Tav::public_text(&text, 1_700_000_000 + i64::from(i)).encode();
+            feed::append_own(&store, &net, &me, &content)?;
+        }
+        println!("{}", me.fid().to_ref());
+    }
+    store.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
