@@ -1,3 +1,4 @@
 //! Deterministic simulation of radio media for tests, the simulator and benchmarks.
 
 pub mod lora;
+mod topology;
