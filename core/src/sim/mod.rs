@@ -1,4 +1,5 @@
 //! Deterministic simulation of radio media for tests, the simulator and benchmarks.
 
 pub mod lora;
+pub mod net;
 mod topology;

@@ -17,6 +17,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tracing::{debug, trace};
 
+use super::airtime::BudgetEvent;
 use super::face::{FaceId, FaceProfile, FaceState, Millis};
 use super::goset::{Added, Goset, GosetOut, MAX_KEYS};
 use crate::identity::{FeedId, FeedKey};
@@ -61,6 +62,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Timers for LoRa: a claim every 20 s (as the ESP32), WANT/CHNK every 10 s, and a
+    /// re-request once nothing arrived for 1.5 s (several frame times).
+    pub fn lora() -> Config {
+        Config {
+            goset_interval: 20_000,
+            want_interval: 10_000,
+            quiet_before_rewant: 1_500,
+            ..Config::default()
+        }
+    }
+
     /// The deployed Android app's timers: GOset every 10 s, WANT/CHNK every 5 s.
     pub fn android_reference() -> Config {
         Config {
@@ -102,6 +114,18 @@ pub enum Event {
     GosetFull {
         /// The key refused.
         refused: FeedId,
+    },
+    /// A LoRa face spent its duty-cycle budget; it sends again at `resumes_at`.
+    AirtimeSpent {
+        /// The face.
+        face: FaceId,
+        /// When sending resumes (engine clock).
+        resumes_at: Millis,
+    },
+    /// A LoRa face may send again.
+    AirtimeResumed {
+        /// The face.
+        face: FaceId,
     },
     /// A peer's WANT showed it holds a feed up to `seq`.
     PeerHolds {
@@ -725,6 +749,15 @@ impl Engine {
         for (id, f) in self.faces.iter_mut() {
             for pkt in f.drain(now) {
                 out.push(Outgoing { face: *id, pkt });
+            }
+            for e in f.budget_events(now) {
+                self.events.push(match e {
+                    BudgetEvent::Exhausted { resumes_at, .. } => Event::AirtimeSpent {
+                        face: *id,
+                        resumes_at,
+                    },
+                    BudgetEvent::Resumed { .. } => Event::AirtimeResumed { face: *id },
+                });
             }
         }
         self.stats.tx += out.len() as u64;

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::airtime::{AirtimeBudget, BudgetError, BudgetEvent, DutyLimit, Plan, DUTY_WINDOW_MS};
 use crate::identity::FeedId;
+use crate::wire::frame::CRC_LEN;
 
 /// Milliseconds on the engine's injected clock.
 pub type Millis = u64;
@@ -19,6 +21,14 @@ pub enum Pace {
     Unlimited,
     /// One packet per interval (the Android app's 1 packet/s sender; the ESP32's slots).
     Interval(Millis),
+    /// A LoRa radio: one frame at a time, each taking its time on air on this plan, within
+    /// the duty-cycle limit (checked over a sliding hour).
+    Lora {
+        /// The region plan (modulation, region).
+        plan: Plan,
+        /// The duty-cycle limit.
+        duty: DutyLimit,
+    },
 }
 
 /// The engine's view of a link's capacity.
@@ -55,6 +65,19 @@ impl FaceProfile {
         }
     }
 
+    /// A LoRa face on `plan` within `duty`: answers of 16 packets with chunks pushed, and a
+    /// long resend window (a frame takes 0.05–1 s on air).
+    pub fn lora(plan: Plan, duty: DutyLimit) -> FaceProfile {
+        FaceProfile {
+            credit: 16,
+            max_queue: 64,
+            pace: Pace::Lora { plan, duty },
+            push_chunks: true,
+            dedupe: true,
+            resend_after: 30_000,
+        }
+    }
+
     /// The deployed Android app's pacing: credit 5, one packet per second, a queue of 10.
     pub fn android_reference() -> FaceProfile {
         FaceProfile {
@@ -79,11 +102,21 @@ pub(crate) struct FaceState {
     pub sent_entries: BTreeMap<FeedId, (u32, Millis)>,
     /// Per side chain: the last chunk sent on this face, and when.
     pub sent_chunks: BTreeMap<(FeedId, u32), (u32, Millis)>,
+    /// The duty-cycle budget of a LoRa face.
+    pub budget: Option<AirtimeBudget>,
 }
 
 impl FaceState {
     pub fn new(profile: FaceProfile) -> FaceState {
+        let budget = match &profile.pace {
+            Pace::Lora { plan, duty } => Some(
+                AirtimeBudget::with_limit(plan.radio(), *duty, DUTY_WINDOW_MS)
+                    .unwrap_or_else(|_| AirtimeBudget::new(plan)),
+            ),
+            _ => None,
+        };
         FaceState {
+            budget,
             profile,
             queue: VecDeque::new(),
             next_send: 0,
@@ -143,7 +176,42 @@ impl FaceState {
                     None => Vec::new(),
                 }
             }
+            Pace::Lora { .. } => {
+                if now < self.next_send {
+                    return Vec::new();
+                }
+                let (Some(budget), Some(len)) = (
+                    self.budget.as_mut(),
+                    self.queue.front().map(|p| p.len() + CRC_LEN),
+                ) else {
+                    return Vec::new();
+                };
+                match budget.can_send(len, now) {
+                    Ok(()) => {
+                        let us = budget.record(len, now);
+                        // The radio is busy for the frame's time on air.
+                        self.next_send = now + us.div_ceil(1000);
+                        self.queue.pop_front().into_iter().collect()
+                    }
+                    Err(BudgetError::Wait { until }) => {
+                        self.next_send = until;
+                        Vec::new()
+                    }
+                    Err(BudgetError::FrameTooLong { .. }) => {
+                        self.queue.pop_front();
+                        Vec::new()
+                    }
+                }
+            }
         }
+    }
+
+    /// Duty-cycle events (budget spent, sending resumed) since the last call.
+    pub fn budget_events(&mut self, now: Millis) -> Vec<BudgetEvent> {
+        self.budget
+            .as_mut()
+            .map(|b| b.take_events(now))
+            .unwrap_or_default()
     }
 
     /// When this face next wants to be polled.
@@ -153,7 +221,7 @@ impl FaceState {
         }
         Some(match self.profile.pace {
             Pace::Unlimited => 0,
-            Pace::Interval(_) => self.next_send,
+            Pace::Interval(_) | Pace::Lora { .. } => self.next_send,
         })
     }
 }

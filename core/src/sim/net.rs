@@ -1,0 +1,264 @@
+//! A network of engines on a simulated LoRa channel: the driver behind `lichen sim`, the
+//! convergence tests and the LoRa benchmarks. Everything runs on one simulated clock, so a
+//! run is reproducible from its seed.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use super::lora::{Medium, NodeId, SimError, TxError};
+use crate::chat::tav::Tav;
+use crate::feed;
+use crate::identity::{FeedId, Identity};
+use crate::store::{MemoryStore, Store, StoreError};
+use crate::sync::airtime::{DutyLimit, Plan};
+use crate::sync::{Config, Engine, FaceId, FaceProfile, Millis};
+use crate::wire::frame;
+use crate::wire::network::Network;
+
+/// The one face every simulated node has: its radio.
+const RADIO: FaceId = FaceId(1);
+
+/// How the nodes are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// Each node hears only its neighbours; data must hop.
+    Line,
+    /// Everyone hears everyone.
+    Mesh,
+}
+
+/// Which protocol timing the nodes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Lichen's LoRa profile: airtime-paced, chunks pushed, duty cycle enforced.
+    Lichen,
+    /// The deployed Android app: one packet per second, WANT every 5 s, credit 5.
+    AndroidReference,
+}
+
+/// A simulation to run.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Number of nodes (node 0 authors every feed).
+    pub nodes: usize,
+    /// Feeds authored at node 0.
+    pub feeds: u8,
+    /// Entries per feed (every other one needs a side chain).
+    pub entries: u32,
+    /// Per-frame, per-receiver loss probability.
+    pub loss: f64,
+    /// Placement.
+    pub topology: Topology,
+    /// Radio plan.
+    pub plan: Plan,
+    /// Duty-cycle limit (enforced with Lichen pacing).
+    pub duty: DutyLimit,
+    /// Seed of the medium and the engines.
+    pub seed: u64,
+    /// Protocol timing.
+    pub pacing: Pacing,
+    /// A partition: nodes below `split` cannot hear the others during [from, until) ms.
+    pub partition: Option<(usize, Millis, Millis)>,
+    /// Give up after this much simulated time.
+    pub max_time: Millis,
+}
+
+/// What a simulation did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimReport {
+    /// Whether every node holds every feed completely.
+    pub converged: bool,
+    /// Simulated time until convergence (or until giving up), ms.
+    pub sim_time_ms: Millis,
+    /// Airtime spent by all nodes, µs.
+    pub airtime_us: u64,
+    /// Airtime of the frames the entries need, sent once per required hop, µs.
+    pub lower_bound_airtime_us: u64,
+    /// Frames transmitted.
+    pub packets: u64,
+    /// Frames delivered.
+    pub delivered: u64,
+    /// Frames lost (random loss, collisions, half-duplex).
+    pub lost: u64,
+}
+
+/// Why a simulation could not run.
+#[derive(Debug, Error)]
+pub enum SimRunError {
+    /// Bad medium settings.
+    #[error(transparent)]
+    Medium(#[from] SimError),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Authoring failed.
+    #[error(transparent)]
+    Feed(#[from] feed::FeedError),
+    /// Fewer than two nodes.
+    #[error("a simulation needs at least two nodes")]
+    TooFewNodes,
+}
+
+struct SimNode {
+    id: NodeId,
+    engine: Engine,
+    store: Arc<MemoryStore>,
+    radio_queue: VecDeque<Vec<u8>>,
+}
+
+/// Authors the feeds at node 0; returns (feed ids, frames their entries and chunks need).
+fn author(store: &dyn Store, cfg: &SimConfig) -> Result<(Vec<FeedId>, u64), SimRunError> {
+    let net = Network::deployed();
+    let mut fids = Vec::new();
+    let mut frames = 0u64;
+    for k in 0..cfg.feeds {
+        let me = Identity::from_seed(&[200u8.wrapping_add(k); 32]);
+        for i in 0..cfg.entries {
+            let text = if i % 2 == 0 {
+                format!(
+                    "feed {k} post {i}: {}",
+                    "over the ridge ".repeat(1 + (i % 5) as usize * 4)
+                )
+            } else {
+                format!("feed {k} post {i}")
+            };
+            let content = Tav::public_text(&text, 1_700_000_000 + i64::from(i)).encode();
+            let p = feed::append_own(store, &net, &me, &content)?;
+            frames += 1 + p.signed.chunks.len() as u64;
+        }
+        fids.push(*me.fid());
+    }
+    Ok((fids, frames))
+}
+
+fn complete(store: &dyn Store, fids: &[FeedId], entries: u32) -> Result<bool, StoreError> {
+    for f in fids {
+        if store.frontier(f)?.map_or(0, |x| x.seq) < entries || !store.open_chains(f)?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs a simulation to convergence or to `max_time`.
+pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
+    if cfg.nodes < 2 {
+        return Err(SimRunError::TooFewNodes);
+    }
+    let mut medium = Medium::new(cfg.plan, cfg.seed);
+    medium.set_loss_rate(cfg.loss)?;
+    let (profile, engine_cfg) = match cfg.pacing {
+        Pacing::Lichen => (FaceProfile::lora(cfg.plan, cfg.duty), Config::lora()),
+        Pacing::AndroidReference => (
+            FaceProfile::android_reference(),
+            Config::android_reference(),
+        ),
+    };
+    let mut nodes = Vec::with_capacity(cfg.nodes);
+    let mut fids = Vec::new();
+    let mut frames_needed = 0;
+    for i in 0..cfg.nodes {
+        let store = Arc::new(MemoryStore::new_empty());
+        if i == 0 {
+            (fids, frames_needed) = author(store.as_ref(), cfg)?;
+        }
+        let mut engine = Engine::new(
+            Network::deployed(),
+            store.clone(),
+            engine_cfg.clone(),
+            cfg.seed.wrapping_add(i as u64 + 1),
+        )?;
+        if i == 0 {
+            for f in &fids {
+                engine.add_feed(*f)?;
+            }
+        }
+        engine.add_face(RADIO, profile.clone());
+        nodes.push(SimNode {
+            id: medium.add_node(),
+            engine,
+            store,
+            radio_queue: VecDeque::new(),
+        });
+    }
+    let ids: Vec<NodeId> = nodes.iter().map(|n| n.id).collect();
+    let hops = match cfg.topology {
+        Topology::Line => {
+            medium.set_line(&ids)?;
+            cfg.nodes as u64 - 1
+        }
+        Topology::Mesh => {
+            medium.set_mesh();
+            1
+        }
+    };
+    if let Some((split, from, until)) = cfg.partition {
+        let (left, right) = ids.split_at(split.min(ids.len()));
+        medium.partition(&[left.to_vec(), right.to_vec()], from, until)?;
+    }
+    let frame_us = cfg.plan.time_on_air_us(frame::MAX_LORA_FRAME);
+
+    let mut now: Millis = 0;
+    let mut next_check: Millis = 0;
+    let mut converged = false;
+    while now <= cfg.max_time {
+        for n in nodes.iter_mut() {
+            for out in n.engine.poll(now) {
+                n.radio_queue.push_back(frame::frame(&out.pkt));
+            }
+            if let Some(f) = n.radio_queue.front() {
+                match medium.transmit(n.id, f.clone(), now) {
+                    Ok(_) => {
+                        n.radio_queue.pop_front();
+                    }
+                    Err(TxError::Busy { .. }) => {}
+                    Err(_) => {
+                        n.radio_queue.pop_front();
+                    }
+                }
+            }
+        }
+        for d in medium.poll(now) {
+            if let (Some(n), Ok(pkt)) = (nodes.get_mut(d.to.index()), frame::unframe(&d.frame)) {
+                n.engine.on_packet(RADIO, pkt, d.at);
+            }
+        }
+        if now >= next_check {
+            next_check = now + 1_000;
+            let mut all = true;
+            for n in &nodes {
+                if !complete(n.store.as_ref(), &fids, cfg.entries)? {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                converged = true;
+                break;
+            }
+        }
+        let mut next = next_check;
+        for n in &nodes {
+            next = next.min(n.engine.next_wakeup());
+            if !n.radio_queue.is_empty() {
+                next = next.min(medium.busy_until(n.id).unwrap_or(now + 1));
+            }
+        }
+        if let Some(t) = medium.next_event() {
+            next = next.min(t);
+        }
+        now = next.max(now + 1);
+    }
+    let c = medium.counters();
+    Ok(SimReport {
+        converged,
+        sim_time_ms: now,
+        airtime_us: c.airtime_us,
+        lower_bound_airtime_us: frames_needed * hops * frame_us,
+        packets: c.sent,
+        delivered: c.delivered,
+        lost: c.lost_to_loss + c.lost_to_collision + c.lost_to_half_duplex,
+    })
+}
