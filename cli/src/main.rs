@@ -12,6 +12,7 @@ mod id_cmds;
 mod inspect_cmd;
 mod node_cmds;
 mod relay_cmd;
+mod sim_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ enum Command {
     Relay(relay_cmd::RelayArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
     Inspect(inspect_cmd::InspectArgs),
+    /// Run engines on a simulated LoRa channel and report airtime and convergence.
+    Sim(sim_cmd::SimArgs),
     /// Author synthetic feeds with deterministic identities (tests, demos, benchmarks).
     #[command(hide = true)]
     Fill(fill_cmd::FillArgs),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Connect(a) => node_cmds::connect(&data, a),
         Command::Relay(a) => relay_cmd::run(a),
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
+        Command::Sim(a) => sim_cmd::sim(a),
         Command::Fill(a) => fill_cmd::fill(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
     };

@@ -369,6 +369,19 @@ impl Medium {
         (n.busy_until_us > us(self.latest)).then(|| ms_ceil(n.busy_until_us))
     }
 
+    /// Carrier sense: when the channel, as `node` hears it at `now`, is free again (its own
+    /// transmission included); `None` if it is free now. LoRa radios detect a preamble on
+    /// the channel (CAD) before they send; drivers use this for listen-before-talk.
+    pub fn channel_busy_until(&self, node: NodeId, now: Millis) -> Option<Millis> {
+        let i = node.index();
+        self.in_flight
+            .iter()
+            .filter(|t| t.end_us > us(now))
+            .filter(|t| t.from == i || self.hears(NodeId(t.from as u32), node, now))
+            .map(|t| ms_ceil(t.end_us))
+            .max()
+    }
+
     /// Puts `frame` on air from `node` at `now`. It occupies the channel for its airtime and
     /// reaches the nodes that hear `node` (see the module documentation for what can go
     /// wrong on the way); collect it with [`poll`](Self::poll).

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use super::lora::{Medium, NodeId, SimError, TxError};
@@ -106,6 +108,8 @@ struct SimNode {
     engine: Engine,
     store: Arc<MemoryStore>,
     radio_queue: VecDeque<Vec<u8>>,
+    /// Listen-before-talk: do not start before this time.
+    backoff_until: Millis,
 }
 
 /// Authors the feeds at node 0; returns (feed ids, frames their entries and chunks need).
@@ -181,6 +185,7 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
             engine,
             store,
             radio_queue: VecDeque::new(),
+            backoff_until: 0,
         });
     }
     let ids: Vec<NodeId> = nodes.iter().map(|n| n.id).collect();
@@ -200,6 +205,7 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
     }
     let frame_us = cfg.plan.time_on_air_us(frame::MAX_LORA_FRAME);
 
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed);
     let mut now: Millis = 0;
     let mut next_check: Millis = 0;
     let mut converged = false;
@@ -208,7 +214,13 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
             for out in n.engine.poll(now) {
                 n.radio_queue.push_back(frame::frame(&out.pkt));
             }
-            if let Some(f) = n.radio_queue.front() {
+            if let (Some(f), true) = (n.radio_queue.front(), now >= n.backoff_until) {
+                // Listen before talk, then wait a random part of a frame time so that two
+                // nodes that both waited do not start together.
+                if let Some(free) = medium.channel_busy_until(n.id, now) {
+                    n.backoff_until = free + rng.next_u64() % (frame_us / 1000).max(1);
+                    continue;
+                }
                 match medium.transmit(n.id, f.clone(), now) {
                     Ok(_) => {
                         n.radio_queue.pop_front();
@@ -243,7 +255,10 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
         for n in &nodes {
             next = next.min(n.engine.next_wakeup());
             if !n.radio_queue.is_empty() {
-                next = next.min(medium.busy_until(n.id).unwrap_or(now + 1));
+                next = next.min(
+                    n.backoff_until
+                        .max(medium.busy_until(n.id).unwrap_or(now + 1)),
+                );
             }
         }
         if let Some(t) = medium.next_event() {

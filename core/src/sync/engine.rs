@@ -636,9 +636,7 @@ impl Engine {
             return;
         };
         let profile = f.profile.clone();
-        for (fid, seq) in cursors.iter_mut() {
-            *seq = f.entry_start(fid, *seq, now);
-        }
+        cursors.retain(|(fid, seq)| f.may_answer_entry(fid, *seq, now));
         let mut budget = profile.credit;
         debug!(?face, now, ?cursors, "answering WANT");
         // Round-robin over the requested feeds, one entry (and its chunks) each per pass.
@@ -688,11 +686,14 @@ impl Engine {
             let Ok(chunks) = self.store.chunks(&fid, r.seq) else {
                 continue;
             };
-            let start = self
+            if !self
                 .faces
                 .get(&face)
-                .map_or(r.cnr, |f| f.chunk_start(&fid, r.seq, r.cnr, now));
-            for (cnr, chunk) in chunks.iter().enumerate().skip(start as usize) {
+                .is_some_and(|f| f.may_answer_chunk(&fid, r.seq, r.cnr, now))
+            {
+                continue;
+            }
+            for (cnr, chunk) in chunks.iter().enumerate().skip(r.cnr as usize) {
                 if budget == 0 {
                     return;
                 }

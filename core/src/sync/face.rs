@@ -66,7 +66,7 @@ impl FaceProfile {
     }
 
     /// A LoRa face on `plan` within `duty`: answers of 16 packets with chunks pushed, and a
-    /// long resend window (a frame takes 0.05–1 s on air).
+    /// resend window longer than a queue of them takes on air.
     pub fn lora(plan: Plan, duty: DutyLimit) -> FaceProfile {
         FaceProfile {
             credit: 16,
@@ -74,7 +74,7 @@ impl FaceProfile {
             pace: Pace::Lora { plan, duty },
             push_chunks: true,
             dedupe: true,
-            resend_after: 30_000,
+            resend_after: 5_000,
         }
     }
 
@@ -126,24 +126,22 @@ impl FaceState {
         }
     }
 
-    /// Where to start answering a request for entry `seq` of `fid`, skipping what was sent
-    /// within the resend window.
-    pub fn entry_start(&self, fid: &FeedId, seq: u32, now: Millis) -> u32 {
+    /// Whether to answer a request for entry `seq` of `fid` now. A request for something
+    /// sent within the resend window means our answer may still be in flight: sending it
+    /// again would duplicate it, and sending what follows it is useless if it was lost (a
+    /// receiver only accepts the next entry). So we hold until the window has passed.
+    pub fn may_answer_entry(&self, fid: &FeedId, seq: u32, now: Millis) -> bool {
         match self.sent_entries.get(fid) {
-            Some(&(upto, at)) if now < at.saturating_add(self.profile.resend_after) => {
-                seq.max(upto.saturating_add(1))
-            }
-            _ => seq,
+            Some(&(upto, at)) => seq > upto || now >= at.saturating_add(self.profile.resend_after),
+            None => true,
         }
     }
 
-    /// Where to start answering a request for chunk `cnr` of a side chain.
-    pub fn chunk_start(&self, fid: &FeedId, seq: u32, cnr: u32, now: Millis) -> u32 {
+    /// Like [`FaceState::may_answer_entry`] for chunk `cnr` of a side chain.
+    pub fn may_answer_chunk(&self, fid: &FeedId, seq: u32, cnr: u32, now: Millis) -> bool {
         match self.sent_chunks.get(&(*fid, seq)) {
-            Some(&(upto, at)) if now < at.saturating_add(self.profile.resend_after) => {
-                cnr.max(upto.saturating_add(1))
-            }
-            _ => cnr,
+            Some(&(upto, at)) => cnr > upto || now >= at.saturating_add(self.profile.resend_after),
+            None => true,
         }
     }
 
