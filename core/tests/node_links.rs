@@ -13,7 +13,11 @@ use lichen::{FeedId, Identity};
 fn author(store: &dyn Store, seed: u8, n: u32) -> FeedId {
     let me = Identity::from_seed(&[seed; 32]);
     for i in 0..n {
-        let len = if i % 2 == 0 { 120 + (i as usize * 13) % 600 } else { 25 };
+        let len = if i % 2 == 0 {
+            120 + (i as usize * 13) % 600
+        } else {
+            25
+        };
         let content: Vec<u8> = (0..len).map(|b| (b as u32 ^ i) as u8).collect();
         feed::publish(store, &Network::deployed(), &me, &content).unwrap();
     }
@@ -58,19 +62,29 @@ fn two_nodes_over_websocket_converge_on_two_feeds_of_1000_entries() {
         })
     };
     while !caught_up(sb.as_ref()) {
-        assert!(started.elapsed() < Duration::from_secs(60), "no convergence in 60 s");
-        if let Some(NodeEvent::LinkUp { .. }) = b.next_event(&mut events, Duration::from_millis(50)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no convergence in 60 s"
+        );
+        if let Some(NodeEvent::LinkUp { .. }) = b.next_event(&mut events, Duration::from_millis(50))
+        {
             link_up = true;
         }
     }
     let took = started.elapsed();
     eprintln!("replicated 2000 entries with side chains in {took:?}");
-    assert!(logs_equal(sa.as_ref(), sb.as_ref()), "logs equal entry for entry");
+    assert!(
+        logs_equal(sa.as_ref(), sb.as_ref()),
+        "logs equal entry for entry"
+    );
     assert!(link_up);
     let snap = b.snapshot().unwrap();
     assert_eq!(snap.stats.entries, 2000);
     assert_eq!(snap.stats.dropped_bad_entry, 0);
-    assert!(snap.progress.iter().all(|p| p.held == 1000 && p.open_chains == 0));
+    assert!(snap
+        .progress
+        .iter()
+        .all(|p| p.held == 1000 && p.open_chains == 0));
     b.shutdown(Duration::from_secs(2));
     a.shutdown(Duration::from_secs(2));
     // B's store is durable across a reopen.

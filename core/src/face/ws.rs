@@ -40,7 +40,10 @@ pub async fn serve(listener: TcpListener, link: Link) {
 }
 
 /// Dials `url` and runs the face until either side closes.
-pub async fn dial(url: &str, link: Link) -> Result<SocketAddr, tokio_tungstenite::tungstenite::Error> {
+pub async fn dial(
+    url: &str,
+    link: Link,
+) -> Result<SocketAddr, tokio_tungstenite::tungstenite::Error> {
     let (ws, _) =
         tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true).await?;
     let peer = match ws.get_ref() {

@@ -84,8 +84,14 @@ fn suite(store: &dyn Store) {
         store.put_chunk(a.fid(), seq, cnr as u32, c).unwrap();
     }
     assert_eq!(&store.chunks(a.fid(), seq).unwrap(), chunks);
-    assert!(!store.open_chains(a.fid()).unwrap().contains(&seq), "complete chain closed");
-    assert_eq!(store.open_chains(a.fid()).unwrap().len(), expect_open.len() - 1);
+    assert!(
+        !store.open_chains(a.fid()).unwrap().contains(&seq),
+        "complete chain closed"
+    );
+    assert_eq!(
+        store.open_chains(a.fid()).unwrap().len(),
+        expect_open.len() - 1
+    );
 
     // GOset membership and metadata.
     assert!(store.members().unwrap().is_empty());
@@ -98,7 +104,10 @@ fn suite(store: &dyn Store) {
         m
     });
     store.set_meta(a.fid(), "alias", b"ann").unwrap();
-    assert_eq!(store.meta(a.fid(), "alias").unwrap().as_deref(), Some(&b"ann"[..]));
+    assert_eq!(
+        store.meta(a.fid(), "alias").unwrap().as_deref(),
+        Some(&b"ann"[..])
+    );
     assert_eq!(store.meta(b.fid(), "alias").unwrap(), None);
     store.set_meta(a.fid(), "alias", b"").unwrap();
     assert_eq!(store.meta(a.fid(), "alias").unwrap(), None);

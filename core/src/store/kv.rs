@@ -161,9 +161,12 @@ impl<B: Kv> Store for KvStore<B> {
                 next,
             });
         }
-        let done = chunks_needed(&self.entry(fid, seq)?.map(|s| s.entry).ok_or_else(|| {
-            corrupt("entry vanished")
-        })?)
+        let done = chunks_needed(
+            &self
+                .entry(fid, seq)?
+                .map(|s| s.entry)
+                .ok_or_else(|| corrupt("entry vanished"))?,
+        )
         .is_some_and(|need| cnr + 1 >= need);
         let removals = if done {
             vec![keys::seq(keys::OPEN, fid, seq)]
