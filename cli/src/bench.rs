@@ -76,6 +76,9 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Run the storage benchmarks (ingest, disk bytes per entry, open time) instead.
+    #[arg(long)]
+    pub storage: bool,
 }
 
 /// One prepared entry of the fixture.

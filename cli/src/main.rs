@@ -6,6 +6,7 @@
 
 mod bench;
 mod data;
+mod export_cmds;
 mod feed_cmds;
 mod fill_cmd;
 mod id_cmds;
@@ -13,6 +14,7 @@ mod inspect_cmd;
 mod node_cmds;
 mod relay_cmd;
 mod sim_cmd;
+mod store_bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +53,10 @@ enum Command {
     Relay(relay_cmd::RelayArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
     Inspect(inspect_cmd::InspectArgs),
+    /// Write the feed store in the tinySSB reference layout (Android app / Python pub).
+    Export(export_cmds::ExportArgs),
+    /// Read feeds in the tinySSB reference layout into the store, verifying everything.
+    Import(export_cmds::ImportArgs),
     /// Run engines on a simulated LoRa channel and report airtime and convergence.
     Sim(sim_cmd::SimArgs),
     /// Author synthetic feeds with deterministic identities (tests, demos, benchmarks).
@@ -61,6 +67,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The storage benchmark re-runs this binary as a writer it can kill.
+    if let Some(code) = store_bench::child_main() {
+        return code;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LICHEN_LOG")
@@ -80,6 +90,11 @@ fn main() -> ExitCode {
         Command::Connect(a) => node_cmds::connect(&data, a),
         Command::Relay(a) => relay_cmd::run(a),
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
+        Command::Export(a) => export_cmds::export(&data, a),
+        Command::Import(a) => export_cmds::import(&data, a),
+        Command::Bench(a) if a.storage => {
+            store_bench::run_storage(a.json).map(|_| ExitCode::SUCCESS)
+        }
         Command::Sim(a) => sim_cmd::sim(a),
         Command::Fill(a) => fill_cmd::fill(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),

@@ -34,7 +34,9 @@ pub struct Published {
     pub signed: Signed,
 }
 
-/// Appends `content` to the author's own feed as the next chain20 entry, and flushes.
+/// Appends `content` to the author's own feed as the next chain20 entry, and syncs it to disk
+/// (fsync): a post the user saw accepted survives even a power loss, so the node can never
+/// sign a different entry at the same sequence number and fork its own feed.
 pub fn publish(
     store: &dyn Store,
     net: &Network,
@@ -42,7 +44,7 @@ pub fn publish(
     content: &[u8],
 ) -> Result<Published, FeedError> {
     let p = append_own(store, net, me, content)?;
-    store.flush()?;
+    store.sync()?;
     Ok(p)
 }
 

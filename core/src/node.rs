@@ -303,14 +303,23 @@ impl Node {
     }
 }
 
-/// Group commit: after data is accepted, waits one window and flushes, off the engine task
-/// so that ingest never waits for the disk.
+/// How often accepted data is also synced to survive a power loss.
+const SYNC_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Group commit: after data is accepted, waits one window and flushes (safe against a killed
+/// process), and at most every [`SYNC_INTERVAL`] syncs (safe against power loss); off the
+/// engine task, so that ingest never waits for the disk.
 async fn flusher(store: Arc<dyn Store>, dirty: Arc<Notify>, window: Duration) {
+    let mut last_sync = Instant::now();
     loop {
         dirty.notified().await;
         tokio::time::sleep(window).await;
         let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.flush()).await {
+        let sync = last_sync.elapsed() >= SYNC_INTERVAL;
+        if sync {
+            last_sync = Instant::now();
+        }
+        match tokio::task::spawn_blocking(move || if sync { s.sync() } else { s.flush() }).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(%e, "store flush failed"),
             Err(_) => return,
@@ -391,7 +400,7 @@ impl EngineTask {
 
     fn flush(&self) {
         let store = self.store.clone();
-        let r = tokio::task::block_in_place(move || store.flush());
+        let r = tokio::task::block_in_place(move || store.sync());
         if let Err(e) = r {
             tracing::warn!(%e, "store flush failed");
         }

@@ -1,0 +1,181 @@
+//! `export --tinyssb DIR` and `import --tinyssb DIR`: the feed store in the on-disk layout of
+//! the tinySSB Android app and Python pub (`DIR/feeds/<FID>/log.bin`, `mid.bin`,
+//! `frontier.bin`, and `DIR/feeds/version`).
+//!
+//! Import checks every entry (DMX, signature) and every chunk (hash chain) before storing it;
+//! what does not check out is reported and skipped, and the rest is kept. The exit code is 0
+//! when everything was clean and 1 when something was skipped (or nothing could be read).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use lichen::store::reference::{export_reference, import_reference};
+use lichen::wire::network::Network;
+use serde_json::json;
+
+use crate::data::DataDir;
+
+/// Options of `lichen export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Write every feed (and every GOset member without entries) into DIR/feeds/ in the
+    /// tinySSB reference layout. DIR/feeds/ must not hold feed directories yet.
+    #[arg(long, value_name = "DIR")]
+    pub tinyssb: PathBuf,
+    /// Print one JSON object: `dir`, `feeds` (each `fid`, `short`, `entries`, `chunks`,
+    /// `open_chains`, `log_bytes`), `entries`, `chunks`, `warnings`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `lichen import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Read the feeds under DIR/feeds/ (or DIR itself) in the tinySSB reference layout, e.g. a
+    /// copy of the Android app's `app_tinyssb` directory or a Python pub's data directory.
+    #[arg(long, value_name = "DIR")]
+    pub tinyssb: PathBuf,
+    /// Print one JSON object: `dir`, `feeds` (each `fid`, `short`, `verified`, `new_entries`,
+    /// `new_chunks`, `open_chains`, `new_member`, `problems`), `new_entries`, `new_chunks`,
+    /// `skipped` (each `path`, `why`), `problems` (count).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lichen export --tinyssb DIR`.
+pub fn export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let store = data.store()?;
+    let report = export_reference(&store, &args.tinyssb)
+        .with_context(|| format!("exporting to {}", args.tinyssb.display()))?;
+    let entries: u64 = report.feeds.iter().map(|f| u64::from(f.entries)).sum();
+    let chunks: u64 = report.feeds.iter().map(|f| f.chunks).sum();
+    if args.json {
+        let feeds: Vec<_> = report
+            .feeds
+            .iter()
+            .map(|f| {
+                json!({
+                    "fid": f.fid.to_hex(),
+                    "short": f.fid.short_name(),
+                    "entries": f.entries,
+                    "chunks": f.chunks,
+                    "open_chains": f.open_chains,
+                    "log_bytes": f.log_bytes,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "dir": report.dir.display().to_string(),
+                "feeds": feeds,
+                "entries": entries,
+                "chunks": chunks,
+                "warnings": report.warnings,
+            })
+        );
+    } else {
+        for f in &report.feeds {
+            println!(
+                "exported {} {}: {} entries, {} chunks, {} open side chains ({} bytes)",
+                f.fid.short_display(),
+                f.fid.to_hex(),
+                f.entries,
+                f.chunks,
+                f.open_chains,
+                f.log_bytes
+            );
+        }
+        println!(
+            "{} feeds, {entries} entries, {chunks} chunks written to {}",
+            report.feeds.len(),
+            report.dir.display()
+        );
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lichen import --tinyssb DIR`.
+pub fn import(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let store = data.store()?;
+    let report = import_reference(&store, &Network::deployed(), &args.tinyssb)
+        .with_context(|| format!("importing from {}", args.tinyssb.display()))?;
+    if args.json {
+        let feeds: Vec<_> = report
+            .feeds
+            .iter()
+            .map(|f| {
+                json!({
+                    "fid": f.fid.to_hex(),
+                    "short": f.fid.short_name(),
+                    "verified": f.verified,
+                    "new_entries": f.new_entries,
+                    "new_chunks": f.new_chunks,
+                    "open_chains": f.open_chains,
+                    "new_member": f.new_member,
+                    "problems": f.problems,
+                })
+            })
+            .collect();
+        let skipped: Vec<_> = report
+            .skipped
+            .iter()
+            .map(|(p, why)| json!({"path": p.display().to_string(), "why": why}))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "dir": report.dir.display().to_string(),
+                "feeds": feeds,
+                "new_entries": report.new_entries(),
+                "new_chunks": report.new_chunks(),
+                "skipped": skipped,
+                "problems": report.problems(),
+            })
+        );
+    } else {
+        for f in &report.feeds {
+            println!(
+                "imported {} {}: {} entries verified, {} new, {} new chunks, {} open side chains{}",
+                f.fid.short_display(),
+                f.fid.to_hex(),
+                f.verified,
+                f.new_entries,
+                f.new_chunks,
+                f.open_chains,
+                if f.new_member {
+                    ", added to the GOset"
+                } else {
+                    ""
+                }
+            );
+            for p in &f.problems {
+                eprintln!("problem: {} {}: {p}", f.fid.short_display(), f.fid.to_hex());
+            }
+        }
+        for (path, why) in &report.skipped {
+            eprintln!("skipped {}: {why}", path.display());
+        }
+        println!(
+            "{} feeds, {} new entries, {} new chunks from {}{}",
+            report.feeds.len(),
+            report.new_entries(),
+            report.new_chunks(),
+            report.dir.display(),
+            match report.problems() {
+                0 => String::new(),
+                1 => "; 1 problem (see above), everything else kept".to_string(),
+                n => format!("; {n} problems (see above), everything else kept"),
+            }
+        );
+    }
+    Ok(if report.problems() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,596 @@
+//! [`KvStore`]: the store's logic over any [`Kv`] backend, shared by both backends so that
+//! they cannot drift apart. One place checks that an entry continues its feed, one place
+//! encodes records, one place decides what a flush commits.
+//!
+//! In memory it keeps, per feed, the frontier (including appends not yet flushed), the next
+//! free chunk slot and (loaded on first use) the side chains still open. Appends write their
+//! records to the feed's entry log at once, so reads see them; the map is only written by
+//! [`flush`](Store::flush) and [`sync`](Store::sync) (see [`super::commit`]).
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::kv::{Kv, LogId};
+use super::mid_index::MidIndex;
+use super::records::{self, chain_start, chunks_needed, ChainList, RECORD_LEN};
+use super::{keys, Frontier, Store, StoreError, Stored};
+use crate::identity::FeedId;
+use crate::wire::entry::Entry;
+use crate::wire::sidechain::{chunk_hash, CHUNK_DATA};
+use crate::wire::{Mid, HASH_LEN, PKT_LEN};
+
+/// A side chain whose chunks are not all on stable storage yet.
+#[derive(Debug, Clone)]
+pub(super) struct Chain {
+    /// Chunks the entry needs.
+    pub need: u32,
+    /// Chunks held (a prefix of the chain).
+    pub have: u32,
+    /// First slot in the chunk log.
+    pub base: u32,
+    /// Hash the next chunk must have.
+    pub expect: [u8; HASH_LEN],
+}
+
+/// What the store knows about one feed.
+#[derive(Debug)]
+pub(super) struct Feed {
+    /// Position in [`State::fids`] (for the message-id index).
+    pub no: u32,
+    /// Last entry held (including unflushed appends).
+    pub seq: u32,
+    /// Its message id.
+    pub mid: Mid,
+    /// Entries `1..=synced` are known to be on stable storage.
+    pub synced: u32,
+    /// The frontier record in the map is out of date.
+    pub dirty: bool,
+    /// The entry log was written since the last sync.
+    pub unsynced_entries: bool,
+    /// The chunk log was written since the last sync.
+    pub unsynced_chunks: bool,
+    /// Next free slot in the chunk log.
+    pub chunk_slots: u32,
+    /// Side chains not known complete on stable storage; `None` until loaded.
+    pub chains: Option<BTreeMap<u32, Chain>>,
+}
+
+/// Everything behind the store's lock.
+#[derive(Debug, Default)]
+pub(super) struct State {
+    pub feeds: BTreeMap<FeedId, Feed>,
+    /// Feed ids by number.
+    pub fids: Vec<FeedId>,
+    /// Built on the first `locate`.
+    pub index: Option<MidIndex>,
+}
+
+/// What opening the store had to repair after an unclean shutdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Feeds whose committed frontier was not fully on disk: (feed, frontier recorded,
+    /// frontier kept). Only happens after a power loss (or a damaged disk).
+    pub rolled_back: Vec<(FeedId, u32, u32)>,
+    /// Bytes of uncommitted or torn records cut from the end of entry logs.
+    pub bytes_cut: u64,
+}
+
+/// [`Store`] over any [`Kv`].
+pub struct KvStore<B: Kv> {
+    pub(super) kv: B,
+    pub(super) state: Mutex<State>,
+    /// Serialises flushes and syncs.
+    pub(super) commit: Mutex<()>,
+    pub(super) recovery: Recovery,
+    /// Set by [`KvStore::abandon`]: drop without committing.
+    pub(super) abandoned: std::sync::atomic::AtomicBool,
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("store lock poisoned".into())
+}
+
+/// One entry to append, by reference.
+struct Item<'a> {
+    fid: &'a FeedId,
+    seq: u32,
+    entry: &'a Entry,
+    mid: &'a Mid,
+}
+
+impl<B: Kv> KvStore<B> {
+    pub(super) fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state.lock().map_err(|_| poisoned())
+    }
+
+    /// What opening had to repair (empty after a clean shutdown or a process crash).
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.kv
+    }
+
+    /// Drops the store without committing anything, as if the process died here: appends
+    /// since the last flush are not recorded in the map. For tests and simulations (reopen
+    /// the same backend, e.g. a cloned [`MemoryKv`](super::MemoryKv), to see the recovery).
+    pub fn abandon(self) {
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Reads entry `seq`'s record.
+    pub(super) fn read_record(
+        &self,
+        fid: &FeedId,
+        seq: u32,
+    ) -> Result<records::Record, StoreError> {
+        let mut rec = [0u8; RECORD_LEN];
+        let n = self
+            .kv
+            .log_read(&LogId::entries(fid), records::offset(seq), &mut rec)?;
+        if n != RECORD_LEN {
+            return Err(StoreError::Corrupt(format!(
+                "entry log of {fid:?} ends inside record {seq}"
+            )));
+        }
+        records::decode(&rec, seq)
+    }
+
+    /// Loads the open side chains of a feed (once): those the last sync listed, plus every
+    /// chain20 entry after the list's end; each is walked along its hash chain through the
+    /// chunk log to find how many chunks it holds.
+    pub(super) fn load_chains(&self, fid: &FeedId, feed: &mut Feed) -> Result<(), StoreError> {
+        if feed.chains.is_some() {
+            return Ok(());
+        }
+        let list = match self.kv.get(&keys::feed(keys::CHAINS, fid))? {
+            Some(v) => ChainList::decode(&v)?,
+            None => ChainList::default(),
+        };
+        let mut candidates: Vec<(u32, records::Record)> = Vec::new();
+        for &seq in list.open.iter().filter(|&&s| s <= feed.seq) {
+            candidates.push((seq, self.read_record(fid, seq)?));
+        }
+        // Entries after the list's end: read their records in blocks.
+        const BLOCK: u32 = 4096;
+        let mut seq = list.upto.min(feed.seq) + 1;
+        let mut buf = vec![0u8; BLOCK as usize * RECORD_LEN];
+        while seq <= feed.seq {
+            let n = BLOCK.min(feed.seq - seq + 1);
+            let want = n as usize * RECORD_LEN;
+            let got =
+                self.kv
+                    .log_read(&LogId::entries(fid), records::offset(seq), &mut buf[..want])?;
+            if got != want {
+                return Err(StoreError::Corrupt(format!(
+                    "entry log of {fid:?} is short"
+                )));
+            }
+            for (i, rec) in buf[..want].chunks_exact(RECORD_LEN).enumerate() {
+                let s = seq + i as u32;
+                let rec = records::decode(rec, s)?;
+                if chunks_needed(&rec.entry) > 0 {
+                    candidates.push((s, rec));
+                }
+            }
+            seq += n;
+        }
+        let mut chains = BTreeMap::new();
+        let log = LogId::chunks(fid);
+        let mut slot = [0u8; PKT_LEN];
+        for (seq, rec) in candidates {
+            let mut chain = Chain {
+                need: chunks_needed(&rec.entry),
+                have: 0,
+                base: rec.base,
+                expect: chain_start(&rec.entry),
+            };
+            while chain.have < chain.need {
+                let at = (u64::from(chain.base) + u64::from(chain.have)) * PKT_LEN as u64;
+                if self.kv.log_read(&log, at, &mut slot)? != PKT_LEN
+                    || chunk_hash(&slot) != chain.expect
+                {
+                    break;
+                }
+                chain.expect.copy_from_slice(&slot[CHUNK_DATA..]);
+                chain.have += 1;
+            }
+            if chain.need > 0 {
+                chains.insert(seq, chain);
+            }
+        }
+        feed.chains = Some(chains);
+        Ok(())
+    }
+
+    fn append_items(&self, items: &[Item<'_>]) -> Result<usize, StoreError> {
+        let mut guard = self.lock()?;
+        let state = &mut *guard;
+        let mut done = 0;
+        while done < items.len() {
+            let Some(first) = items.get(done) else { break };
+            let fid = first.fid;
+            let run_len = items[done..].iter().take_while(|it| it.fid == fid).count();
+            let run = &items[done..done + run_len];
+            let stored = self.append_run(state, fid, run)?;
+            done += stored;
+            if stored < run_len {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Appends the longest continuing prefix of a run of one feed; returns its length.
+    fn append_run(
+        &self,
+        state: &mut State,
+        fid: &FeedId,
+        run: &[Item<'_>],
+    ) -> Result<usize, StoreError> {
+        let (mut seq, mut mid, mut slots) = match state.feeds.get(fid) {
+            Some(f) => (f.seq, f.mid, f.chunk_slots),
+            None => (0, Mid([0; HASH_LEN]), 0),
+        };
+        let first_seq = seq + 1;
+        let mut buf = Vec::with_capacity(run.len() * RECORD_LEN);
+        let mut new_chains = Vec::new();
+        let mut taken = 0;
+        for it in run {
+            if Some(it.seq) != seq.checked_add(1) {
+                break;
+            }
+            let need = chunks_needed(it.entry);
+            let base = slots;
+            if need > 0 {
+                slots = slots
+                    .checked_add(need)
+                    .ok_or_else(|| StoreError::Backend("chunk log full".into()))?;
+                new_chains.push((it.seq, need, base, chain_start(it.entry)));
+            }
+            buf.extend_from_slice(&records::encode(it.entry, it.mid, base));
+            seq = it.seq;
+            mid = *it.mid;
+            taken += 1;
+        }
+        if taken == 0 {
+            return Ok(0);
+        }
+        match state.feeds.get_mut(fid) {
+            Some(feed) if !new_chains.is_empty() => self.load_chains(fid, feed)?,
+            Some(_) => {}
+            None => {
+                // A new feed: clear anything an uncommitted earlier life left in its logs.
+                self.kv.log_truncate(&LogId::entries(fid), 0)?;
+                self.kv.log_truncate(&LogId::chunks(fid), 0)?;
+            }
+        }
+        self.kv
+            .log_write(&LogId::entries(fid), records::offset(first_seq), &buf)?;
+        if !state.feeds.contains_key(fid) {
+            let no = u32::try_from(state.fids.len())
+                .map_err(|_| StoreError::Backend("too many feeds".into()))?;
+            state.fids.push(*fid);
+            state.feeds.insert(
+                *fid,
+                Feed {
+                    no,
+                    seq: 0,
+                    mid,
+                    synced: 0,
+                    dirty: false,
+                    unsynced_entries: false,
+                    unsynced_chunks: false,
+                    chunk_slots: 0,
+                    chains: Some(BTreeMap::new()),
+                },
+            );
+        }
+        let feed = state
+            .feeds
+            .get_mut(fid)
+            .ok_or_else(|| StoreError::Backend("feed vanished".into()))?;
+        feed.seq = seq;
+        feed.mid = mid;
+        feed.chunk_slots = slots;
+        feed.dirty = true;
+        feed.unsynced_entries = true;
+        if let Some(chains) = feed.chains.as_mut() {
+            for (s, need, base, expect) in new_chains {
+                chains.insert(
+                    s,
+                    Chain {
+                        need,
+                        have: 0,
+                        base,
+                        expect,
+                    },
+                );
+            }
+        }
+        let no = feed.no;
+        if let Some(index) = state.index.as_mut() {
+            for (i, it) in run.iter().take(taken).enumerate() {
+                index.insert(it.mid, (no, first_seq + i as u32));
+            }
+        }
+        Ok(taken)
+    }
+
+    fn feed_frontier(state: &State, fid: &FeedId) -> u32 {
+        state.feeds.get(fid).map_or(0, |f| f.seq)
+    }
+
+    fn build_index(&self, state: &State) -> Result<MidIndex, StoreError> {
+        let total: usize = state.feeds.values().map(|f| f.seq as usize).sum();
+        let mut index = MidIndex::with_capacity(total);
+        const BLOCK: u32 = 4096;
+        let mut buf = vec![0u8; BLOCK as usize * RECORD_LEN];
+        for (fid, feed) in &state.feeds {
+            let mut seq = 1u32;
+            while seq <= feed.seq {
+                let n = BLOCK.min(feed.seq - seq + 1);
+                let want = n as usize * RECORD_LEN;
+                let got = self.kv.log_read(
+                    &LogId::entries(fid),
+                    records::offset(seq),
+                    &mut buf[..want],
+                )?;
+                if got != want {
+                    return Err(StoreError::Corrupt(format!(
+                        "entry log of {fid:?} is short"
+                    )));
+                }
+                for (i, rec) in buf[..want].chunks_exact(RECORD_LEN).enumerate() {
+                    if let Some(mid) = records::mid_of(rec) {
+                        index.insert(&mid, (feed.no, seq + i as u32));
+                    }
+                }
+                seq += n;
+            }
+        }
+        Ok(index)
+    }
+}
+
+impl<B: Kv> Store for KvStore<B> {
+    fn append(&self, fid: &FeedId, seq: u32, entry: &Entry, mid: &Mid) -> Result<(), StoreError> {
+        let item = Item {
+            fid,
+            seq,
+            entry,
+            mid,
+        };
+        if self.append_items(std::slice::from_ref(&item))? == 1 {
+            return Ok(());
+        }
+        let frontier = Self::feed_frontier(&*self.lock()?, fid);
+        Err(StoreError::NotNext {
+            fid: *fid,
+            seq,
+            frontier,
+        })
+    }
+
+    fn append_batch(&self, items: &[(FeedId, u32, Entry, Mid)]) -> Result<usize, StoreError> {
+        let refs: Vec<Item<'_>> = items
+            .iter()
+            .map(|(fid, seq, entry, mid)| Item {
+                fid,
+                seq: *seq,
+                entry,
+                mid,
+            })
+            .collect();
+        self.append_items(&refs)
+    }
+
+    fn put_chunk(
+        &self,
+        fid: &FeedId,
+        seq: u32,
+        cnr: u32,
+        chunk: &[u8; PKT_LEN],
+    ) -> Result<(), StoreError> {
+        let mut guard = self.lock()?;
+        let out_of_order = |next| StoreError::ChunkOutOfOrder {
+            fid: *fid,
+            seq,
+            cnr,
+            next,
+        };
+        let feed = match guard.feeds.get_mut(fid) {
+            Some(f) if seq >= 1 && seq <= f.seq => f,
+            _ => return Err(out_of_order(0)),
+        };
+        self.load_chains(fid, feed)?;
+        let chain = feed.chains.as_mut().and_then(|c| c.get_mut(&seq));
+        let Some(chain) = chain else {
+            let need = chunks_needed(&self.read_record(fid, seq)?.entry);
+            return Err(if need == 0 {
+                StoreError::ChunkNotWanted { fid: *fid, seq }
+            } else {
+                out_of_order(need)
+            });
+        };
+        if cnr != chain.have || chain.have >= chain.need {
+            return Err(out_of_order(chain.have));
+        }
+        if chunk_hash(chunk) != chain.expect {
+            return Err(StoreError::ChunkHash {
+                fid: *fid,
+                seq,
+                cnr,
+            });
+        }
+        let slot = u64::from(chain.base) + u64::from(cnr);
+        self.kv
+            .log_write(&LogId::chunks(fid), slot * PKT_LEN as u64, chunk)?;
+        chain.have += 1;
+        chain.expect.copy_from_slice(&chunk[CHUNK_DATA..]);
+        feed.unsynced_chunks = true;
+        Ok(())
+    }
+
+    fn frontier(&self, fid: &FeedId) -> Result<Option<Frontier>, StoreError> {
+        Ok(self.lock()?.feeds.get(fid).map(|f| Frontier {
+            seq: f.seq,
+            mid: f.mid,
+        }))
+    }
+
+    fn entry(&self, fid: &FeedId, seq: u32) -> Result<Option<Stored>, StoreError> {
+        let held = {
+            let state = self.lock()?;
+            seq >= 1 && seq <= Self::feed_frontier(&state, fid)
+        };
+        if !held {
+            return Ok(None);
+        }
+        let rec = self.read_record(fid, seq)?;
+        Ok(Some(Stored {
+            entry: rec.entry,
+            mid: rec.mid,
+        }))
+    }
+
+    fn locate(&self, mid: &Mid) -> Result<Option<(FeedId, u32)>, StoreError> {
+        let candidates = {
+            let mut state = self.lock()?;
+            if state.index.is_none() {
+                let built = self.build_index(&state)?;
+                state.index = Some(built);
+            }
+            let cands = state.index.as_ref().map(|ix| ix.candidates(mid));
+            cands
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(no, seq)| state.fids.get(no as usize).map(|f| (*f, seq)))
+                .collect::<Vec<_>>()
+        };
+        for (fid, seq) in candidates {
+            if self.read_record(&fid, seq)?.mid == *mid {
+                return Ok(Some((fid, seq)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn chunks(&self, fid: &FeedId, seq: u32) -> Result<Vec<[u8; PKT_LEN]>, StoreError> {
+        let (have, base) = {
+            let mut guard = self.lock()?;
+            let feed = match guard.feeds.get_mut(fid) {
+                Some(f) if seq >= 1 && seq <= f.seq => f,
+                _ => return Ok(Vec::new()),
+            };
+            self.load_chains(fid, feed)?;
+            match feed.chains.as_ref().and_then(|c| c.get(&seq)) {
+                Some(chain) => (chain.have, chain.base),
+                None => {
+                    let rec = self.read_record(fid, seq)?;
+                    (chunks_needed(&rec.entry), rec.base)
+                }
+            }
+        };
+        let mut buf = vec![0u8; have as usize * PKT_LEN];
+        let at = u64::from(base) * PKT_LEN as u64;
+        if self.kv.log_read(&LogId::chunks(fid), at, &mut buf)? != buf.len() {
+            return Err(StoreError::Corrupt(format!(
+                "chunk log of {fid:?} ends inside the side chain of entry {seq}"
+            )));
+        }
+        Ok(buf
+            .chunks_exact(PKT_LEN)
+            .filter_map(|c| c.try_into().ok())
+            .collect())
+    }
+
+    fn feeds(&self) -> Result<Vec<(FeedId, Frontier)>, StoreError> {
+        Ok(self
+            .lock()?
+            .feeds
+            .iter()
+            .map(|(fid, f)| {
+                (
+                    *fid,
+                    Frontier {
+                        seq: f.seq,
+                        mid: f.mid,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    fn open_chains(&self, fid: &FeedId) -> Result<Vec<u32>, StoreError> {
+        let mut guard = self.lock()?;
+        let Some(feed) = guard.feeds.get_mut(fid) else {
+            return Ok(Vec::new());
+        };
+        self.load_chains(fid, feed)?;
+        Ok(feed
+            .chains
+            .iter()
+            .flatten()
+            .filter(|(_, c)| c.have < c.need)
+            .map(|(s, _)| *s)
+            .collect())
+    }
+
+    fn add_member(&self, fid: &FeedId) -> Result<bool, StoreError> {
+        let key = keys::feed(keys::MEMBER, fid);
+        let _guard = self.lock()?;
+        if self.kv.get(&key)?.is_some() {
+            return Ok(false);
+        }
+        self.kv.put_all(vec![(key, Vec::new())])?;
+        Ok(true)
+    }
+
+    fn members(&self) -> Result<Vec<FeedId>, StoreError> {
+        self.kv
+            .scan(&[keys::MEMBER])?
+            .into_iter()
+            .map(|(k, _)| keys::fid_of(&k).ok_or_else(|| StoreError::Corrupt("member key".into())))
+            .collect()
+    }
+
+    fn set_meta(&self, fid: &FeedId, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut k = keys::feed(keys::META, fid);
+        k.extend_from_slice(key.as_bytes());
+        if value.is_empty() {
+            self.kv.apply(Vec::new(), vec![k])
+        } else {
+            self.kv.put_all(vec![(k, value.to_vec())])
+        }
+    }
+
+    fn meta(&self, fid: &FeedId, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut k = keys::feed(keys::META, fid);
+        k.extend_from_slice(key.as_bytes());
+        self.kv.get(&k)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.commit_flush()
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.commit_sync()
+    }
+}
+
+impl<B: Kv> Drop for KvStore<B> {
+    /// A clean shutdown syncs, so the next open has nothing to check.
+    fn drop(&mut self) {
+        if self.abandoned.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.commit_sync() {
+            tracing::warn!("store: sync on close failed: {e}");
+        }
+    }
+}
