@@ -286,7 +286,8 @@ struct Figure {
     paired_ratio: f64,
 }
 
-fn median(xs: &[f64]) -> f64 {
+/// The median (0 for an empty slice).
+pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {

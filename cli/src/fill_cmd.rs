@@ -3,11 +3,9 @@
 
 use std::process::ExitCode;
 
-use lichen::chat::tav::Tav;
 use lichen::feed;
 use lichen::store::Store;
 use lichen::wire::network::Network;
-use lichen::Identity;
 
 use crate::data::DataDir;
 
@@ -30,21 +28,10 @@ pub fn fill(data: &DataDir, args: &FillArgs) -> anyhow::Result<ExitCode> {
     let store = data.store()?;
     let net = Network::deployed();
     for k in 0..args.feeds {
-        let me = Identity::from_seed(&[args.seed.wrapping_add(k); 32]);
-        store.add_member(me.fid())?;
-        for i in 0..args.entries {
-            let text = if i % 2 == 0 {
-                format!(
-                    "feed {k} post {i}: {}",
-                    "a longer message ".repeat(1 + (i % 7) as usize * 5)
-                )
-            } else {
-                format!("feed {k} post {i}")
-            };
-            let content = Tav::public_text(&text, 1_700_000_000 + i64::from(i)).encode();
-            feed::append_own(&store, &net, &me, &content)?;
-        }
-        println!("{}", me.fid().to_ref());
+        let (fid, _) =
+            feed::author_synthetic(&store, &net, args.seed.wrapping_add(k), args.entries)?;
+        store.add_member(&fid)?;
+        println!("{}", fid.to_ref());
     }
     store.flush()?;
     Ok(ExitCode::SUCCESS)

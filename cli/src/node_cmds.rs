@@ -200,6 +200,14 @@ fn print_event(e: &NodeEvent, json: bool) {
                 refused.short_display()
             ),
         ),
+        NodeEvent::Sync(Event::AirtimeSpent { face, resumes_at }) => (
+            serde_json::json!({"event": "airtime_spent", "face": face.0, "resumes_at_ms": resumes_at}),
+            "LoRa duty cycle spent: the radio is silent until the budget recovers".to_string(),
+        ),
+        NodeEvent::Sync(Event::AirtimeResumed { face }) => (
+            serde_json::json!({"event": "airtime_resumed", "face": face.0}),
+            "LoRa duty cycle: sending again".to_string(),
+        ),
         // Entries and chunks are summarised at the end, not printed one by one.
         NodeEvent::Sync(_) => return,
     };

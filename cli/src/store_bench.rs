@@ -38,6 +38,8 @@ use lichen::wire::network::Network;
 use lichen::wire::sidechain::{Chain20, Reassembly};
 use lichen::wire::{Mid, PKT_LEN};
 use lichen::{FeedId, FeedKey, Identity};
+
+use crate::bench::median;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -168,16 +170,6 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn median(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }
 

@@ -111,3 +111,32 @@ pub fn content(store: &dyn Store, fid: &FeedId, seq: u32) -> Result<Option<Conte
         },
     }))
 }
+
+/// Authors a synthetic feed for tests, demos, the simulator and benchmarks: `entries` public
+/// TAV posts by the identity whose seed is 32 bytes of `seed`; every other post is long enough
+/// for a side chain of several chunks, with text unique to the post in every chunk. Not
+/// flushed. Returns the feed id and the packets its entries and chunks take.
+pub fn author_synthetic(
+    store: &dyn Store,
+    net: &Network,
+    seed: u8,
+    entries: u32,
+) -> Result<(FeedId, u64), FeedError> {
+    let me = Identity::from_seed(&[seed; 32]);
+    let mut packets = 0;
+    for i in 0..entries {
+        let text = if i % 2 == 0 {
+            let lines: Vec<String> = (0..1 + (i % 5) * 4)
+                .map(|j| format!("{i}.{j} over the ridge"))
+                .collect();
+            format!("post {i} of {seed}: {}", lines.join(" "))
+        } else {
+            format!("post {i} of {seed}")
+        };
+        let content =
+            crate::chat::tav::Tav::public_text(&text, 1_700_000_000 + i64::from(i)).encode();
+        let p = append_own(store, net, &me, &content)?;
+        packets += 1 + p.signed.chunks.len() as u64;
+    }
+    Ok((*me.fid(), packets))
+}

@@ -10,9 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use super::lora::{Medium, NodeId, SimError, TxError};
-use crate::chat::tav::Tav;
 use crate::feed;
-use crate::identity::{FeedId, Identity};
+use crate::identity::FeedId;
 use crate::store::{MemoryStore, Store, StoreError};
 use crate::sync::airtime::{DutyLimit, Plan};
 use crate::sync::{Config, Engine, FaceId, FaceProfile, Millis};
@@ -118,29 +117,28 @@ fn author(store: &dyn Store, cfg: &SimConfig) -> Result<(Vec<FeedId>, u64), SimR
     let mut fids = Vec::new();
     let mut frames = 0u64;
     for k in 0..cfg.feeds {
-        let me = Identity::from_seed(&[200u8.wrapping_add(k); 32]);
-        for i in 0..cfg.entries {
-            let text = if i % 2 == 0 {
-                format!(
-                    "feed {k} post {i}: {}",
-                    "over the ridge ".repeat(1 + (i % 5) as usize * 4)
-                )
-            } else {
-                format!("feed {k} post {i}")
-            };
-            let content = Tav::public_text(&text, 1_700_000_000 + i64::from(i)).encode();
-            let p = feed::append_own(store, &net, &me, &content)?;
-            frames += 1 + p.signed.chunks.len() as u64;
-        }
-        fids.push(*me.fid());
+        let (fid, packets) =
+            feed::author_synthetic(store, &net, 200u8.wrapping_add(k), cfg.entries)?;
+        fids.push(fid);
+        frames += packets;
     }
     Ok((fids, frames))
 }
 
-fn complete(store: &dyn Store, fids: &[FeedId], entries: u32) -> Result<bool, StoreError> {
+/// Whether `store` holds every feed exactly as the author's store does: all entries, and
+/// every chunk of every side chain (checked chunk by chunk once the frontiers match).
+fn complete(store: &dyn Store, author: &dyn Store, fids: &[FeedId]) -> Result<bool, StoreError> {
     for f in fids {
-        if store.frontier(f)?.map_or(0, |x| x.seq) < entries || !store.open_chains(f)?.is_empty() {
+        if store.frontier(f)? != author.frontier(f)? || !store.open_chains(f)?.is_empty() {
             return Ok(false);
+        }
+    }
+    for f in fids {
+        let last = author.frontier(f)?.map_or(0, |x| x.seq);
+        for seq in 1..=last {
+            if store.chunks(f, seq)?.len() != author.chunks(f, seq)?.len() {
+                return Ok(false);
+            }
         }
     }
     Ok(true)
@@ -240,8 +238,9 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
         if now >= next_check {
             next_check = now + 1_000;
             let mut all = true;
-            for n in &nodes {
-                if !complete(n.store.as_ref(), &fids, cfg.entries)? {
+            let author = nodes[0].store.clone();
+            for n in &nodes[1..] {
+                if !complete(n.store.as_ref(), author.as_ref(), &fids)? {
                     all = false;
                     break;
                 }
