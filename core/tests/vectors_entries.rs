@@ -9,7 +9,7 @@ use lichen::wire::bipf;
 use lichen::wire::entry::{self, first_prev, BatchItem, EntryError, Name};
 use lichen::wire::network::Network;
 use lichen::wire::sidechain::{self, Chain20, Reassembly, SideChainError};
-use lichen::wire::{Mid, PKT_LEN};
+use lichen::wire::Mid;
 use lichen::{FeedId, Identity};
 
 fn identity(label: &str) -> (Identity, serde_json::Value) {
@@ -276,5 +276,4 @@ fn chain20_bounds() {
         Chain20::parse(&payload),
         Err(SideChainError::MissingPointer(1))
     );
-    let _ = PKT_LEN;
 }

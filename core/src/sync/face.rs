@@ -97,7 +97,6 @@ pub(crate) struct FaceState {
     pub profile: FaceProfile,
     pub queue: VecDeque<Vec<u8>>,
     pub next_send: Millis,
-    pub dropped_full: u64,
     /// Per feed: the last entry sent on this face, and when.
     pub sent_entries: BTreeMap<FeedId, (u32, Millis)>,
     /// Per side chain: the last chunk sent on this face, and when.
@@ -120,7 +119,6 @@ impl FaceState {
             profile,
             queue: VecDeque::new(),
             next_send: 0,
-            dropped_full: 0,
             sent_entries: BTreeMap::new(),
             sent_chunks: BTreeMap::new(),
         }
@@ -151,7 +149,6 @@ impl FaceState {
             return false;
         }
         if self.queue.len() >= self.profile.max_queue {
-            self.dropped_full += 1;
             return false;
         }
         self.queue.push_back(pkt);
