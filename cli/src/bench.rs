@@ -79,6 +79,15 @@ pub struct BenchArgs {
     /// Run the storage benchmarks (ingest, disk bytes per entry, open time) instead.
     #[arg(long)]
     pub storage: bool,
+    /// Run the LoRa airtime benchmarks (simulated channel) instead.
+    #[arg(long)]
+    pub lora: bool,
+    /// Run the WebSocket loopback replication benchmark instead.
+    #[arg(long)]
+    pub ws: bool,
+    /// Entries replicated by `--ws`.
+    #[arg(long, default_value_t = 10_000)]
+    pub ws_entries: u32,
 }
 
 /// One prepared entry of the fixture.

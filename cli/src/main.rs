@@ -11,6 +11,7 @@ mod feed_cmds;
 mod fill_cmd;
 mod id_cmds;
 mod inspect_cmd;
+mod net_bench;
 mod node_cmds;
 mod relay_cmd;
 mod sim_cmd;
@@ -92,6 +93,10 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
         Command::Export(a) => export_cmds::export(&data, a),
         Command::Import(a) => export_cmds::import(&data, a),
+        Command::Bench(a) if a.lora => net_bench::run_lora(a.json).map(|_| ExitCode::SUCCESS),
+        Command::Bench(a) if a.ws => {
+            net_bench::run_ws(a.json, a.ws_entries).map(|_| ExitCode::SUCCESS)
+        }
         Command::Bench(a) if a.storage => {
             store_bench::run_storage(a.json).map(|_| ExitCode::SUCCESS)
         }

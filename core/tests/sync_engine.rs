@@ -8,6 +8,7 @@ use std::sync::Arc;
 use common::{hx, load};
 use lichen::feed;
 use lichen::store::{MemoryStore, Store};
+use lichen::sync::airtime::{DutyLimit, Plan};
 use lichen::sync::{Config, Engine, Event, FaceId, FaceProfile};
 use lichen::wire::network::Network;
 use lichen::{FeedId, Identity};
@@ -34,6 +35,9 @@ struct Pair {
     sb: Arc<MemoryStore>,
     now: u64,
     packets: usize,
+    /// Packet-sized frames A sent, and which of them (by index) never reach B.
+    data_from_a: usize,
+    lose_from_a: Vec<usize>,
 }
 
 const FA: FaceId = FaceId(1);
@@ -41,10 +45,14 @@ const FB: FaceId = FaceId(2);
 
 impl Pair {
     fn new(profile: FaceProfile, cfg: Config) -> Pair {
+        Pair::with(profile, cfg.clone(), cfg)
+    }
+
+    fn with(profile: FaceProfile, cfg_a: Config, cfg_b: Config) -> Pair {
         let sa = Arc::new(MemoryStore::new_empty());
         let sb = Arc::new(MemoryStore::new_empty());
-        let mut a = Engine::new(Network::deployed(), sa.clone(), cfg.clone(), 1).unwrap();
-        let mut b = Engine::new(Network::deployed(), sb.clone(), cfg, 2).unwrap();
+        let mut a = Engine::new(Network::deployed(), sa.clone(), cfg_a, 1).unwrap();
+        let mut b = Engine::new(Network::deployed(), sb.clone(), cfg_b, 2).unwrap();
         a.add_face(FB, profile.clone());
         b.add_face(FA, profile);
         Pair {
@@ -54,6 +62,8 @@ impl Pair {
             sb,
             now: 0,
             packets: 0,
+            data_from_a: 0,
+            lose_from_a: Vec::new(),
         }
     }
 
@@ -63,7 +73,16 @@ impl Pair {
             let out_a = self.a.poll(self.now);
             let out_b = self.b.poll(self.now);
             self.packets += out_a.len() + out_b.len();
-            let pa: Vec<&[u8]> = out_a.iter().map(|o| o.pkt.as_slice()).collect();
+            let mut pa: Vec<&[u8]> = Vec::new();
+            for o in &out_a {
+                if o.pkt.len() == 120 {
+                    self.data_from_a += 1;
+                    if self.lose_from_a.contains(&(self.data_from_a - 1)) {
+                        continue;
+                    }
+                }
+                pa.push(&o.pkt);
+            }
             let pb: Vec<&[u8]> = out_b.iter().map(|o| o.pkt.as_slice()).collect();
             if !pa.is_empty() {
                 self.b.on_packets(FA, &pa, self.now);
@@ -327,4 +346,57 @@ fn small_credit_still_pipelines_requests() {
     // Each answer of 128 packets is followed by a new WANT after a 15 ms quiet, not by the
     // 1 s WANT timer.
     assert!(t < 3_000, "took {t} ms of simulated time");
+}
+
+/// Entries and chunks of all feeds in `store`.
+fn packets_held(store: &dyn Store) -> usize {
+    store
+        .feeds()
+        .unwrap()
+        .iter()
+        .map(|(fid, front)| {
+            (1..=front.seq)
+                .map(|s| 1 + store.chunks(fid, s).unwrap().len())
+                .sum::<usize>()
+        })
+        .sum()
+}
+
+fn lora_pair(stash_at_b: bool) -> Pair {
+    let plan = Plan::by_name("EU868.a").unwrap();
+    let profile = FaceProfile::lora(plan, DutyLimit::Unlimited);
+    let cfg_b = Config {
+        stash: if stash_at_b { Config::lora().stash } else { 0 },
+        ..Config::lora()
+    };
+    Pair::with(profile, Config::lora(), cfg_b)
+}
+
+#[test]
+fn on_lora_a_lost_frame_costs_one_resend_not_the_rest_of_the_burst() {
+    let mut p = lora_pair(true);
+    let f = authored(p.sa.as_ref(), 7, 60);
+    p.a.add_feed(f).unwrap();
+    // Entries, first chunks and later chunks, single and back to back.
+    p.lose_from_a = vec![2, 9, 10, 30, 55];
+    p.run(3_600_000, |p| same_logs(p.sa.as_ref(), p.sb.as_ref()));
+    let needed = packets_held(p.sa.as_ref());
+    assert!(
+        p.data_from_a <= needed + p.lose_from_a.len() + 2,
+        "sent {} frames for {needed} (lost {})",
+        p.data_from_a,
+        p.lose_from_a.len()
+    );
+}
+
+#[test]
+fn on_lora_a_receiver_that_keeps_nothing_still_gets_everything() {
+    // A deployed receiver drops frames it cannot place; the sender falls back from single
+    // repairs to resending from the gap.
+    let mut p = lora_pair(false);
+    let f = authored(p.sa.as_ref(), 7, 60);
+    p.a.add_feed(f).unwrap();
+    p.lose_from_a = vec![2, 9, 10, 30, 55];
+    p.run(3_600_000, |p| same_logs(p.sa.as_ref(), p.sb.as_ref()));
+    assert!(p.data_from_a > packets_held(p.sa.as_ref()) + p.lose_from_a.len());
 }

@@ -112,17 +112,21 @@ struct SimNode {
 }
 
 /// Authors the feeds at node 0; returns (feed ids, frames their entries and chunks need).
+/// A chunk that several entries share is needed once: one copy on air serves them all.
 fn author(store: &dyn Store, cfg: &SimConfig) -> Result<(Vec<FeedId>, u64), SimRunError> {
     let net = Network::deployed();
     let mut fids = Vec::new();
-    let mut frames = 0u64;
+    let mut entries = 0u64;
+    let mut chunks = std::collections::HashSet::new();
     for k in 0..cfg.feeds {
-        let (fid, packets) =
-            feed::author_synthetic(store, &net, 200u8.wrapping_add(k), cfg.entries)?;
+        let (fid, _) = feed::author_synthetic(store, &net, 200u8.wrapping_add(k), cfg.entries)?;
+        for seq in 1..=cfg.entries {
+            entries += 1;
+            chunks.extend(store.chunks(&fid, seq)?);
+        }
         fids.push(fid);
-        frames += packets;
     }
-    Ok((fids, frames))
+    Ok((fids, entries + chunks.len() as u64))
 }
 
 /// Whether `store` holds every feed exactly as the author's store does: all entries, and
@@ -264,6 +268,17 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimRunError> {
             next = next.min(t);
         }
         now = next.max(now + 1);
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        let held: Vec<(u32, usize)> = fids
+            .iter()
+            .map(|f| {
+                let seq = n.store.frontier(f).ok().flatten().map_or(0, |x| x.seq);
+                let open = n.store.open_chains(f).map_or(0, |c| c.len());
+                (seq, open)
+            })
+            .collect();
+        tracing::debug!(node = i, ?held, stats = ?n.engine.stats(), "end of simulation");
     }
     let c = medium.counters();
     Ok(SimReport {

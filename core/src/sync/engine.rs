@@ -20,6 +20,8 @@ use tracing::{debug, trace};
 use super::airtime::BudgetEvent;
 use super::face::{FaceId, FaceProfile, FaceState, Millis};
 use super::goset::{Added, Goset, GosetOut, MAX_KEYS};
+use super::repair::Answer;
+use super::stash::Stash;
 use crate::identity::{FeedId, FeedKey};
 use crate::store::{Store, StoreError};
 use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name};
@@ -47,6 +49,9 @@ pub struct Config {
     pub quiet_before_rewant: Millis,
     /// Keys learned from the network per GOset round (bounds novelty floods).
     pub new_keys_per_round: usize,
+    /// Unplaced 120-byte packets kept for when the packet they follow arrives (0: none;
+    /// see [`super::stash`]).
+    pub stash: usize,
 }
 
 impl Default for Config {
@@ -57,18 +62,21 @@ impl Default for Config {
             want_interval: 1_000,
             quiet_before_rewant: 15,
             new_keys_per_round: 16,
+            stash: 0,
         }
     }
 }
 
 impl Config {
-    /// Timers for LoRa: a claim every 20 s (as the ESP32), WANT/CHNK every 10 s, and a
-    /// re-request once nothing arrived for 1.5 s (several frame times).
+    /// Timers for LoRa: a claim every 20 s (as the ESP32), WANT/CHNK every 10 s, a
+    /// re-request once nothing arrived for 1.5 s (several frame times), and a stash of 128
+    /// frames that arrived after a lost one.
     pub fn lora() -> Config {
         Config {
             goset_interval: 20_000,
             want_interval: 10_000,
             quiet_before_rewant: 1_500,
+            stash: 128,
             ..Config::default()
         }
     }
@@ -214,6 +222,7 @@ pub struct Engine {
     by_dmx: BTreeMap<Dmx, FeedId>,
     expected_chunks: BTreeMap<[u8; HASH_LEN], Vec<ChunkSlot>>,
     faces: BTreeMap<FaceId, FaceState>,
+    stash: Stash,
     peer_holds: BTreeMap<FeedId, u32>,
     want_offs: usize,
     chnk_offs: usize,
@@ -243,6 +252,7 @@ impl Engine {
             net,
             store,
             goset: Goset::new(cfg.max_feeds),
+            stash: Stash::new(cfg.stash),
             keys_budget: cfg.new_keys_per_round,
             agreed_at: None,
             cfg,
@@ -368,7 +378,9 @@ impl Engine {
     /// one batch.
     pub fn on_packets(&mut self, face: FaceId, pkts: &[&[u8]], now: Millis) {
         self.last_rx = now;
+        let progress_before = self.stats.entries + self.stats.chunks;
         let mut run: Vec<(FeedId, u32, Mid, &[u8])> = Vec::new();
+        let mut others: Vec<(Dmx, &[u8])> = Vec::new();
         // The next DMX of each feed if the entries gathered so far are valid.
         let mut speculative: BTreeMap<Dmx, (FeedId, u32, Mid)> = BTreeMap::new();
         for pkt in pkts {
@@ -392,11 +404,32 @@ impl Engine {
                 run.push((fid, seq, prev, pkt));
                 continue;
             }
-            self.ingest_run(face, &mut run, now);
-            speculative.clear();
+            others.push((dmx, *pkt));
+        }
+        // Entries first, as one batch: the chunks and requests received with them (a fast
+        // face pushes each entry's chunks right behind it) are placed once their entries are
+        // in, in the order they came.
+        self.ingest_run(face, &mut run, now);
+        for (dmx, pkt) in others {
             self.on_other(face, dmx, pkt, now);
         }
-        self.ingest_run(face, &mut run, now);
+        if self.stats.entries + self.stats.chunks > progress_before && !self.stash.is_empty() {
+            self.unstash(face, now);
+        }
+    }
+
+    /// Feeds back stashed packets that the entries and chunks just accepted made placeable.
+    fn unstash(&mut self, face: FaceId, now: Millis) {
+        let (by_dmx, chunks) = (&self.by_dmx, &self.expected_chunks);
+        let ready = self
+            .stash
+            .take(|dmx, hash| by_dmx.contains_key(dmx) || chunks.contains_key(hash));
+        if ready.is_empty() {
+            return;
+        }
+        trace!(?face, n = ready.len(), "placing stashed packets");
+        let pkts: Vec<&[u8]> = ready.iter().map(Vec::as_slice).collect();
+        self.on_packets(face, &pkts, now);
     }
 
     fn on_other(&mut self, face: FaceId, dmx: Dmx, pkt: &[u8], now: Millis) {
@@ -417,8 +450,14 @@ impl Engine {
                 Err(e) => self.malformed(face, "CHNK", &e.to_string()),
             }
         } else if !self.ingest_chunk(pkt, now) {
-            self.stats.dropped_unknown += 1;
-            trace!(?face, %dmx, len = pkt.len(), "dropped: no handler for this DMX or hash");
+            if self.stash.keep(pkt) {
+                // Perhaps it follows a lost frame: ask again once the burst is over.
+                self.fresh_data = true;
+                trace!(?face, %dmx, "stashed: no handler for this DMX or hash yet");
+            } else {
+                self.stats.dropped_unknown += 1;
+                trace!(?face, %dmx, len = pkt.len(), "dropped: no handler for this DMX or hash");
+            }
         }
     }
 
@@ -449,18 +488,13 @@ impl Engine {
             .collect();
         let results = entry::verify_batch(&self.net, &items);
         let mut broken: Vec<FeedId> = Vec::new();
+        let mut valid: Vec<(FeedId, u32, Entry, Mid)> = Vec::new();
         for ((fid, seq, _, _), result) in run.iter().zip(results) {
             if broken.contains(fid) {
                 continue; // a later entry of a feed whose earlier entry failed
             }
             match result {
-                Ok((e, mid)) => {
-                    if let Err(err) = self.accept_entry(fid, *seq, &e, mid, now) {
-                        self.stats.store_errors += 1;
-                        debug!(?face, %err, "store refused an entry");
-                        broken.push(*fid);
-                    }
-                }
+                Ok((e, mid)) => valid.push((*fid, *seq, e, mid)),
                 Err(err) => {
                     self.stats.dropped_bad_entry += 1;
                     debug!(?face, feed = ?fid, seq, %err, "dropped entry");
@@ -469,17 +503,34 @@ impl Engine {
             }
         }
         run.clear();
+        let stored = match self.store.append_batch(&valid) {
+            Ok(n) => n,
+            Err(err) => {
+                debug!(?face, %err, "store refused entries");
+                usize::MAX
+            }
+        };
+        if stored < valid.len() {
+            // The store took a prefix (or failed part-way): count the rest and re-read the
+            // frontiers of the feeds involved so the demux table matches what is stored.
+            self.stats.store_errors += (valid.len() - stored.min(valid.len())) as u64;
+            let mut fids: Vec<FeedId> = valid.iter().map(|v| v.0).collect();
+            fids.dedup();
+            for fid in fids {
+                if let Err(err) = self.load_feed(&fid) {
+                    debug!(%err, "re-reading a feed failed");
+                }
+            }
+            valid.truncate(if stored == usize::MAX { 0 } else { stored });
+        }
+        for (fid, seq, e, mid) in &valid {
+            self.accepted(fid, *seq, e, *mid, now);
+        }
     }
 
-    fn accept_entry(
-        &mut self,
-        fid: &FeedId,
-        seq: u32,
-        e: &Entry,
-        mid: Mid,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        self.store.append(fid, seq, e, &mid)?;
+    /// Bookkeeping after an entry was stored: counters, its side chain's first chunk hash,
+    /// the feed's next DMX, the event.
+    fn accepted(&mut self, fid: &FeedId, seq: u32, e: &Entry, mid: Mid, now: Millis) {
         self.stats.entries += 1;
         self.fresh_data = true;
         self.last_activity = now;
@@ -507,7 +558,6 @@ impl Engine {
             mid,
             chunks_missing: missing,
         });
-        Ok(())
     }
 
     fn arm_chunk(&mut self, hash: [u8; HASH_LEN], slot: ChunkSlot) {
@@ -632,13 +682,38 @@ impl Engine {
                 cursors.push((fid, s));
             }
         }
-        let Some(f) = self.faces.get(&face) else {
+        let Some(f) = self.faces.get_mut(&face) else {
             return;
         };
+        f.prune(now);
         let profile = f.profile.clone();
-        cursors.retain(|(fid, seq)| f.may_answer_entry(fid, *seq, now));
+        let mut repairs = Vec::new();
+        cursors.retain(|(fid, seq)| match f.answer_entry(fid, *seq, now) {
+            Answer::Burst => true,
+            Answer::Repair => {
+                repairs.push((*fid, *seq));
+                false
+            }
+            Answer::Hold => false,
+        });
         let mut budget = profile.credit;
-        debug!(?face, now, ?cursors, "answering WANT");
+        debug!(?face, now, ?cursors, ?repairs, "answering WANT");
+        // A repair is the entry alone: its chunks, if they were lost too, are asked for by
+        // CHNK once the entry is in (a Lichen receiver has most of them stashed already).
+        for (fid, seq) in repairs {
+            if budget == 0 {
+                break;
+            }
+            let Ok(Some(stored)) = self.store.entry(&fid, seq) else {
+                continue;
+            };
+            budget -= 1;
+            self.queue(face, stored.entry.bytes().to_vec());
+            self.last_activity = now;
+            if let Some(f) = self.faces.get_mut(&face) {
+                f.repaired_entry(&fid, seq, now);
+            }
+        }
         // Round-robin over the requested feeds, one entry (and its chunks) each per pass.
         while budget > 0 && !cursors.is_empty() {
             cursors.retain_mut(|(fid, seq)| {
@@ -686,11 +761,25 @@ impl Engine {
             let Ok(chunks) = self.store.chunks(&fid, r.seq) else {
                 continue;
             };
-            if !self
+            let answer = self
                 .faces
                 .get(&face)
-                .is_some_and(|f| f.may_answer_chunk(&fid, r.seq, r.cnr, now))
-            {
+                .map_or(Answer::Hold, |f| f.answer_chunk(&fid, r.seq, r.cnr, now));
+            if answer == Answer::Hold {
+                continue;
+            }
+            if answer == Answer::Repair {
+                if let Some(chunk) = chunks.get(r.cnr as usize) {
+                    if budget == 0 {
+                        return;
+                    }
+                    budget -= 1;
+                    self.queue(face, chunk.to_vec());
+                    self.last_activity = now;
+                    if let Some(f) = self.faces.get_mut(&face) {
+                        f.repaired_chunk(&fid, r.seq, r.cnr, now);
+                    }
+                }
                 continue;
             }
             for (cnr, chunk) in chunks.iter().enumerate().skip(r.cnr as usize) {
@@ -725,7 +814,7 @@ impl Engine {
     /// Packets to send now, and housekeeping (GOset and WANT/CHNK rounds).
     pub fn poll(&mut self, now: Millis) -> Vec<Outgoing> {
         if now >= self.next_goset && !self.faces.is_empty() {
-            self.next_goset = now + self.cfg.goset_interval;
+            self.next_goset = now + self.jittered(self.cfg.goset_interval);
             self.keys_budget = self.cfg.new_keys_per_round;
             for out in self.goset.round() {
                 let pkt = match out {
@@ -739,7 +828,7 @@ impl Engine {
         let rewant =
             self.fresh_data && now >= self.last_rx.saturating_add(self.cfg.quiet_before_rewant);
         if (now >= self.next_want || rewant) && !self.faces.is_empty() {
-            self.next_want = now + self.cfg.want_interval;
+            self.next_want = now + self.jittered(self.cfg.want_interval);
             self.fresh_data = false;
             debug!(now, rewant, "sending WANT/CHNK");
             for pkt in self.requests() {
@@ -763,6 +852,17 @@ impl Engine {
         }
         self.stats.tx += out.len() as u64;
         out
+    }
+
+    /// `interval` shortened by up to a tenth at random, so that nodes whose timers started
+    /// together drift apart: two nodes that cannot hear each other but share a neighbour
+    /// would otherwise collide at that neighbour on every round, forever.
+    fn jittered(&mut self, interval: Millis) -> Millis {
+        let spread = interval / 10;
+        if spread == 0 {
+            return interval;
+        }
+        interval - u64::from(self.rng.next_u32()) % spread
     }
 
     /// When `poll` next has something to do.

@@ -4,8 +4,12 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::airtime::{AirtimeBudget, BudgetError, BudgetEvent, DutyLimit, Plan, DUTY_WINDOW_MS};
+use super::repair::{self, Answer, Policy, Repaired};
 use crate::identity::FeedId;
 use crate::wire::frame::CRC_LEN;
+
+/// Records of what was sent kept before old ones are pruned.
+const PRUNE_ABOVE: usize = 512;
 
 /// Milliseconds on the engine's injected clock.
 pub type Millis = u64;
@@ -46,10 +50,14 @@ pub struct FaceProfile {
     pub push_chunks: bool,
     /// Drop a packet identical to one already queued (the Android sender does this).
     pub dedupe: bool,
-    /// A request for something already sent on this face within this window is answered
-    /// from after what was sent: the peer's WANT crossed our answer in flight. Lost packets
-    /// are sent again once the window has passed.
+    /// A request for something already sent on this face within this window is not
+    /// answered with the same burst again: the peer's WANT may have crossed our answer in
+    /// flight. Once the window has passed, everything from the request on is sent again.
     pub resend_after: Millis,
+    /// Answer a request for a packet we already sent with that packet alone (a repair, see
+    /// [`super::repair`]), at most once per this interval; `None` holds for the resend
+    /// window instead.
+    pub repair_after: Option<Millis>,
 }
 
 impl FaceProfile {
@@ -62,11 +70,12 @@ impl FaceProfile {
             push_chunks: true,
             dedupe: false,
             resend_after: 200,
+            repair_after: None,
         }
     }
 
-    /// A LoRa face on `plan` within `duty`: answers of 16 packets with chunks pushed, and a
-    /// resend window longer than a queue of them takes on air.
+    /// A LoRa face on `plan` within `duty`: answers of 16 packets with chunks pushed, and
+    /// single-packet repairs of what was sent before.
     pub fn lora(plan: Plan, duty: DutyLimit) -> FaceProfile {
         FaceProfile {
             credit: 16,
@@ -75,6 +84,7 @@ impl FaceProfile {
             push_chunks: true,
             dedupe: true,
             resend_after: 5_000,
+            repair_after: Some(1_000),
         }
     }
 
@@ -87,6 +97,7 @@ impl FaceProfile {
             push_chunks: false,
             dedupe: true,
             resend_after: 0,
+            repair_after: None,
         }
     }
 }
@@ -101,6 +112,10 @@ pub(crate) struct FaceState {
     pub sent_entries: BTreeMap<FeedId, (u32, Millis)>,
     /// Per side chain: the last chunk sent on this face, and when.
     pub sent_chunks: BTreeMap<(FeedId, u32), (u32, Millis)>,
+    /// Per feed: the last entry repaired.
+    pub repaired_entries: BTreeMap<FeedId, Repaired>,
+    /// Per side chain: the last chunk repaired.
+    pub repaired_chunks: BTreeMap<(FeedId, u32), Repaired>,
     /// The duty-cycle budget of a LoRa face.
     pub budget: Option<AirtimeBudget>,
 }
@@ -121,26 +136,61 @@ impl FaceState {
             next_send: 0,
             sent_entries: BTreeMap::new(),
             sent_chunks: BTreeMap::new(),
+            repaired_entries: BTreeMap::new(),
+            repaired_chunks: BTreeMap::new(),
         }
     }
 
-    /// Whether to answer a request for entry `seq` of `fid` now. A request for something
-    /// sent within the resend window means our answer may still be in flight: sending it
-    /// again would duplicate it, and sending what follows it is useless if it was lost (a
-    /// receiver only accepts the next entry). So we hold until the window has passed.
-    pub fn may_answer_entry(&self, fid: &FeedId, seq: u32, now: Millis) -> bool {
-        match self.sent_entries.get(fid) {
-            Some(&(upto, at)) => seq > upto || now >= at.saturating_add(self.profile.resend_after),
-            None => true,
+    /// Forgets what was sent or repaired longer ago than the resend window (it no longer
+    /// changes any answer), once the records grow past a few hundred side chains.
+    pub fn prune(&mut self, now: Millis) {
+        let keep = self.profile.resend_after;
+        let live = |at: Millis| now < at.saturating_add(keep);
+        if self.sent_chunks.len() > PRUNE_ABOVE {
+            self.sent_chunks.retain(|_, (_, at)| live(*at));
+            self.repaired_chunks.retain(|_, r| live(r.at));
+        }
+        if self.sent_entries.len() > PRUNE_ABOVE {
+            self.sent_entries.retain(|_, (_, at)| live(*at));
+            self.repaired_entries.retain(|_, r| live(r.at));
         }
     }
 
-    /// Like [`FaceState::may_answer_entry`] for chunk `cnr` of a side chain.
-    pub fn may_answer_chunk(&self, fid: &FeedId, seq: u32, cnr: u32, now: Millis) -> bool {
-        match self.sent_chunks.get(&(*fid, seq)) {
-            Some(&(upto, at)) => cnr > upto || now >= at.saturating_add(self.profile.resend_after),
-            None => true,
+    fn policy(&self) -> Policy {
+        Policy {
+            resend_after: self.profile.resend_after,
+            repair_after: self.profile.repair_after,
         }
+    }
+
+    /// How to answer a request for entry `seq` of `fid` now. A request for something sent
+    /// within the resend window means our answer may still be in flight, or one packet of it
+    /// was lost: we repair that one or hold (see [`super::repair`]).
+    pub fn answer_entry(&self, fid: &FeedId, seq: u32, now: Millis) -> Answer {
+        let sent = self.sent_entries.get(fid).copied();
+        let repaired = self.repaired_entries.get(fid).copied();
+        self.policy().answer(sent, repaired, seq, now)
+    }
+
+    /// Like [`FaceState::answer_entry`] for chunk `cnr` of a side chain.
+    pub fn answer_chunk(&self, fid: &FeedId, seq: u32, cnr: u32, now: Millis) -> Answer {
+        let sent = self.sent_chunks.get(&(*fid, seq)).copied();
+        let repaired = self.repaired_chunks.get(&(*fid, seq)).copied();
+        self.policy().answer(sent, repaired, cnr, now)
+    }
+
+    /// Records that entry `seq` of `fid` was sent alone as a repair.
+    pub fn repaired_entry(&mut self, fid: &FeedId, seq: u32, now: Millis) {
+        let previous = self.repaired_entries.get(fid).copied();
+        self.repaired_entries
+            .insert(*fid, repair::note(previous, seq, now));
+    }
+
+    /// Records that chunk `cnr` of a side chain was sent alone as a repair.
+    pub fn repaired_chunk(&mut self, fid: &FeedId, seq: u32, cnr: u32, now: Millis) {
+        let previous = self.repaired_chunks.get(&(*fid, seq)).copied();
+        self.repaired_chunks
+            .insert((*fid, seq), repair::note(previous, cnr, now));
     }
 
     /// Queues a packet; false if the queue is full (or it is a duplicate on a deduping face).

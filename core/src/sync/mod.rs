@@ -5,6 +5,8 @@ pub mod airtime;
 pub mod engine;
 pub mod face;
 pub mod goset;
+pub mod repair;
+pub mod stash;
 
 pub use engine::{Config, Engine, Event, FeedProgress, Outgoing, Stats};
 pub use face::{FaceId, FaceProfile, Millis, Pace};
