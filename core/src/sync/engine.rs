@@ -768,21 +768,12 @@ impl Engine {
             if answer == Answer::Hold {
                 continue;
             }
-            if answer == Answer::Repair {
-                if let Some(chunk) = chunks.get(r.cnr as usize) {
-                    if budget == 0 {
-                        return;
-                    }
-                    budget -= 1;
-                    self.queue(face, chunk.to_vec());
-                    self.last_activity = now;
-                    if let Some(f) = self.faces.get_mut(&face) {
-                        f.repaired_chunk(&fid, r.seq, r.cnr, now);
-                    }
-                }
-                continue;
-            }
-            for (cnr, chunk) in chunks.iter().enumerate().skip(r.cnr as usize) {
+            // A repair is the requested chunk alone; a burst runs to the end of the chain.
+            let end = match answer {
+                Answer::Repair => (r.cnr as usize + 1).min(chunks.len()),
+                _ => chunks.len(),
+            };
+            for (cnr, chunk) in chunks.iter().enumerate().take(end).skip(r.cnr as usize) {
                 if budget == 0 {
                     return;
                 }
@@ -790,7 +781,11 @@ impl Engine {
                 self.queue(face, chunk.to_vec());
                 self.last_activity = now;
                 if let Some(f) = self.faces.get_mut(&face) {
-                    f.sent_chunks.insert((fid, r.seq), (cnr as u32, now));
+                    if answer == Answer::Repair {
+                        f.repaired_chunk(&fid, r.seq, cnr as u32, now);
+                    } else {
+                        f.sent_chunks.insert((fid, r.seq), (cnr as u32, now));
+                    }
                 }
             }
         }
