@@ -4,6 +4,7 @@
 //! errors go to stderr, and the exit code says what happened (0 ok, 1 error or invalid input,
 //! 2 usage, 3 `inspect` could not decide without more state).
 
+mod beacon_cmd;
 mod bench;
 mod data;
 mod export_cmds;
@@ -11,8 +12,10 @@ mod feed_cmds;
 mod fill_cmd;
 mod id_cmds;
 mod inspect_cmd;
+mod invite_cmds;
 mod net_bench;
 mod node_cmds;
+mod qr;
 mod relay_cmd;
 mod sim_cmd;
 mod store_bench;
@@ -50,6 +53,12 @@ enum Command {
     Serve(node_cmds::ServeArgs),
     /// Run a node connected to a WebSocket peer.
     Connect(node_cmds::ConnectArgs),
+    /// Make an invite (a beacon naming a relay and you) and print it with a QR code.
+    Invite(invite_cmds::InviteArgs),
+    /// Accept an invite: replicate the inviter's feed, meeting through the invite's relay.
+    Accept(invite_cmds::AcceptArgs),
+    /// Look inside Moneysocket beacons.
+    Beacon(beacon_cmd::BeaconArgs),
     /// Run a Moneysocket rendezvous relay (pairs two nodes by beacon id, forwards their frames).
     Relay(relay_cmd::RelayArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
@@ -89,6 +98,9 @@ fn main() -> ExitCode {
         Command::Feeds(a) => node_cmds::feeds(&data, a),
         Command::Serve(a) => node_cmds::serve(&data, a),
         Command::Connect(a) => node_cmds::connect(&data, a),
+        Command::Invite(a) => invite_cmds::invite(&data, a),
+        Command::Accept(a) => invite_cmds::accept(&data, a),
+        Command::Beacon(a) => beacon_cmd::run(a),
         Command::Relay(a) => relay_cmd::run(a),
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
         Command::Export(a) => export_cmds::export(&data, a),

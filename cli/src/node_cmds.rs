@@ -11,6 +11,7 @@ use lichen::store::Store;
 use lichen::sync::Event;
 
 use crate::data::DataDir;
+use crate::invite_cmds::{self, RelayLinkArgs};
 
 /// Options of `lichen serve`.
 #[derive(Debug, clap::Args)]
@@ -33,6 +34,9 @@ pub struct ServeArgs {
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
+    /// Relay links of saved invites (`lichen invite`, `lichen accept`).
+    #[command(flatten)]
+    relay: RelayLinkArgs,
 }
 
 /// Options of `lichen connect`.
@@ -64,7 +68,7 @@ pub struct FeedsArgs {
 /// How long without traffic counts as synced.
 const QUIET: Duration = Duration::from_secs(2);
 
-fn start(data: &DataDir) -> anyhow::Result<Node> {
+pub(crate) fn start(data: &DataDir) -> anyhow::Result<Node> {
     let store: Arc<dyn Store> = Arc::new(data.store()?);
     let node = Node::start(store, NodeConfig::default()).context("starting the node")?;
     if data.has_identity() {
@@ -97,6 +101,14 @@ pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             &format!("joined {}:{}", cfg.group, cfg.port),
         );
     }
+    let relays = invite_cmds::connect_saved(data, &node, &args.relay)?;
+    if relays > 0 {
+        say(
+            args.json,
+            &serde_json::json!({"event": "relays", "invites": relays}),
+            &format!("meeting {relays} saved invite(s) through their relays"),
+        );
+    }
     let deadline = args
         .timeout
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
@@ -124,7 +136,7 @@ pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
 
 /// Synced: a peer's GOset matched ours more than QUIET ago, nothing new moved for QUIET, no
 /// side chain is open, and no peer showed more than we hold.
-fn synced(snap: &Snapshot) -> bool {
+pub(crate) fn synced(snap: &Snapshot) -> bool {
     snap.goset_agreed.is_some_and(|d| d > QUIET)
         && snap.idle > QUIET
         && snap
@@ -134,7 +146,7 @@ fn synced(snap: &Snapshot) -> bool {
 }
 
 /// Prints a line; a closed stdout (the reader went away) does not stop the node.
-fn say(json: bool, j: &serde_json::Value, text: &str) {
+pub(crate) fn say(json: bool, j: &serde_json::Value, text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = if json {
@@ -145,7 +157,7 @@ fn say(json: bool, j: &serde_json::Value, text: &str) {
 }
 
 /// Prints events until `stop(snapshot, elapsed)` says so, or Ctrl-C.
-fn run_until(
+pub(crate) fn run_until(
     node: &Node,
     json: bool,
     mut stop: impl FnMut(&Snapshot, Duration) -> bool,
@@ -189,6 +201,7 @@ fn print_event(e: &NodeEvent, json: bool) {
             serde_json::json!({"event": "link_down", "face": face.0, "reason": reason}),
             format!("link down: {reason}"),
         ),
+        NodeEvent::Relay { url, status } => invite_cmds::relay_status(url, status),
         NodeEvent::Sync(Event::FeedAdded { fid }) => (
             serde_json::json!({"event": "feed_added", "fid": fid.to_hex()}),
             format!("new feed {}", fid.short_display()),
@@ -214,7 +227,7 @@ fn print_event(e: &NodeEvent, json: bool) {
     say(json, &j, &text);
 }
 
-fn finish(node: Node, json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn finish(node: Node, json: bool) -> anyhow::Result<ExitCode> {
     let snap = node.snapshot()?;
     node.shutdown(Duration::from_secs(3));
     let feeds: Vec<serde_json::Value> = snap

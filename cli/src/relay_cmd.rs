@@ -5,15 +5,17 @@
 //! command owns a multi-threaded tokio runtime, starts the relay, prints the
 //! bound address (one JSON line with `--json`), and shuts down cleanly on
 //! Ctrl-C or SIGTERM: every client gets close code 1001, and connections
-//! still open after `--shutdown-timeout` are cut. Logs go to stderr through
+//! still open after `--shutdown-timeout` are cut. With `--tls-cert` and `--tls-key` it serves
+//! `wss://` (and `/metrics` over https) itself. Logs go to stderr through
 //! `LICHEN_LOG` (e.g. `LICHEN_LOG=lichen_relay=info`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use lichen_relay::{Relay, RelayConfig};
+use lichen_relay::{Relay, RelayConfig, TlsIdentity};
 
 /// Options of `lichen relay`.
 #[derive(Debug, clap::Args)]
@@ -48,11 +50,20 @@ pub struct RelayArgs {
     /// Print the bound address as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Serve wss:// with this certificate chain (PEM, leaf first).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl RelayArgs {
-    fn config(&self) -> RelayConfig {
+    fn config(&self) -> Result<RelayConfig> {
         let mut config = RelayConfig::new(self.listen);
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(TlsIdentity::from_files(cert, key)?);
+        }
         config.wait_timeout = Duration::from_secs(self.wait_timeout);
         config.idle_timeout = Duration::from_secs(self.idle_timeout);
         config.max_frame = self.max_frame;
@@ -61,13 +72,19 @@ impl RelayArgs {
         config.max_pending = self.max_pending;
         config.serve_metrics = !self.no_metrics;
         config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout);
-        config
+        Ok(config)
     }
 }
 
 /// Runs the relay until Ctrl-C (or SIGTERM), then shuts it down.
 pub fn run(args: &RelayArgs) -> Result<ExitCode> {
-    let config = args.config();
+    let config = args.config()?;
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let web = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     config.validate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -82,10 +99,12 @@ pub fn run(args: &RelayArgs) -> Result<ExitCode> {
         if args.json {
             println!(
                 "{}",
-                serde_json::json!({ "event": "listening", "addr": addr.to_string() })
+                serde_json::json!({
+                    "event": "listening", "addr": addr.to_string(), "tls": scheme == "wss",
+                })
             );
         } else {
-            println!("relay listening on ws://{addr} (metrics: http://{addr}/metrics)");
+            println!("relay listening on {scheme}://{addr} (metrics: {web}://{addr}/metrics)");
         }
         stop_signal().await?;
         tracing::info!("stop requested; shutting down");

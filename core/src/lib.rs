@@ -7,6 +7,7 @@ pub mod chat;
 pub mod face;
 pub mod feed;
 pub mod identity;
+pub mod invite;
 pub mod node;
 pub mod sim;
 pub mod store;

@@ -18,6 +18,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+use crate::face::relay::{RelayLink, RelayStatus};
+use crate::face::relay_dial::{tls_config, RelayOptions, RelayTarget};
+use crate::face::tunnel::TunnelRole;
 use crate::face::{self, udp::UdpConfig, Link};
 use crate::feed::{self, FeedError, Published};
 use crate::identity::{FeedId, Identity};
@@ -76,6 +79,13 @@ pub enum NodeEvent {
         face: FaceId,
         /// Why.
         reason: String,
+    },
+    /// A relay link's progress (the link itself comes up as [`NodeEvent::LinkUp`]).
+    Relay {
+        /// The relay's URL.
+        url: String,
+        /// What the link is doing.
+        status: RelayStatus,
     },
 }
 
@@ -276,6 +286,37 @@ impl Node {
                 url: url.to_owned(),
                 err: e.to_string(),
             })
+    }
+
+    /// Keeps a link to the peer of a beacon through the relay it names, until shutdown: dials
+    /// the relay (reconnecting with backoff), pairs on the beacon's rendezvous id, and carries
+    /// packets through the encrypted tunnel as `role`. Returns once the link task runs; its
+    /// progress is reported as [`NodeEvent::Relay`], the link itself as `LinkUp`/`LinkDown`.
+    pub fn connect_relay(
+        &self,
+        target: RelayTarget,
+        role: TunnelRole,
+        options: RelayOptions,
+    ) -> Result<(), NodeError> {
+        let url = target.url();
+        let tls = if target.tls {
+            Some(tls_config(&options).map_err(|err| NodeError::Connect {
+                url: url.clone(),
+                err,
+            })?)
+        } else {
+            None
+        };
+        info!(%url, role = role.name(), "relay link starting");
+        let link = RelayLink {
+            target,
+            role,
+            options,
+            tls,
+            link: self.link.clone(),
+        };
+        self.rt.spawn(link.run());
+        Ok(())
     }
 
     /// Joins the UDP multicast group.

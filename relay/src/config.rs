@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::error::RelayError;
+use crate::tls::TlsIdentity;
 
 /// Smallest accepted `max_frame`: a REQUEST_RENDEZVOUS is about 300 bytes.
 pub const MIN_FRAME: usize = 1024;
@@ -56,6 +57,9 @@ pub struct RelayConfig {
     /// How long [`crate::RelayHandle::shutdown`] waits for connections to
     /// close before cutting them off.
     pub shutdown_timeout: Duration,
+    /// Serve `wss://` (and `https://…/metrics`) with this certificate; plain
+    /// `ws://` when `None`.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl RelayConfig {
@@ -75,6 +79,7 @@ impl RelayConfig {
             max_dropped_frames: 16,
             serve_metrics: true,
             shutdown_timeout: Duration::from_secs(5),
+            tls: None,
         }
     }
 

@@ -26,7 +26,8 @@ use crate::http::{self, Request, Status};
 use crate::limits::Slot;
 use crate::metrics::{RejectReason, TimeoutKind};
 use crate::reader::{Reader, Signals};
-use crate::shared::Shared;
+use crate::shared::{Shared, Tls};
+use crate::tls::IoStream;
 use crate::writer::write_loop;
 
 /// Longest a refused connection is given to send its request.
@@ -34,7 +35,7 @@ const REFUSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Serves an admitted connection to the end; `slot` is held until then.
 pub(crate) async fn serve(
-    mut stream: TcpStream,
+    tcp: TcpStream,
     addr: SocketAddr,
     slot: Slot,
     shared: Arc<Shared>,
@@ -42,13 +43,14 @@ pub(crate) async fn serve(
 ) {
     let _slot = slot;
     let handshake = async {
+        let mut stream = secure(tcp, &shared).await?;
         let request = http::read_request(&mut stream).await?;
         if let Some(Request::Upgrade { key, .. }) = &request {
             http::accept_upgrade(&mut stream, key).await?;
         }
-        Ok::<_, std::io::Error>(request)
+        Ok::<_, std::io::Error>((stream, request))
     };
-    let request = match timeout(shared.config.handshake_timeout, handshake).await {
+    let (mut stream, request) = match timeout(shared.config.handshake_timeout, handshake).await {
         Err(_) => {
             debug!(peer = %addr, "handshake timed out");
             shared.metrics.timeout(TimeoutKind::Handshake);
@@ -58,8 +60,8 @@ pub(crate) async fn serve(
             debug!(peer = %addr, error = %e, "handshake failed");
             return;
         }
-        Ok(Ok(None)) => return,
-        Ok(Ok(Some(request))) => request,
+        Ok(Ok((_, None))) => return,
+        Ok(Ok((stream, Some(request)))) => (stream, request),
     };
     match request {
         Request::Upgrade { rest, .. } => {
@@ -84,14 +86,19 @@ pub(crate) async fn serve(
 /// that the client sees the answer (and `GET /metrics` still works when the
 /// relay is full). Holds a permit so that refusals are bounded too.
 pub(crate) async fn refuse(
-    mut stream: TcpStream,
+    tcp: TcpStream,
     reason: RejectReason,
     shared: Arc<Shared>,
     permit: OwnedSemaphorePermit,
 ) {
     let _permit = permit;
     let wait = REFUSE_WAIT.min(shared.config.handshake_timeout);
-    if let Ok(Ok(Some(request))) = timeout(wait, http::read_request(&mut stream)).await {
+    let read = async {
+        let mut stream = secure(tcp, &shared).await?;
+        let request = http::read_request(&mut stream).await?;
+        Ok::<_, std::io::Error>((stream, request))
+    };
+    if let Ok(Ok((mut stream, Some(request)))) = timeout(wait, read).await {
         let status = match reason {
             RejectReason::IpLimit => Status::TooManyRequests,
             _ => Status::Unavailable,
@@ -104,9 +111,17 @@ pub(crate) async fn refuse(
     }
 }
 
+/// Runs the TLS handshake if the relay serves TLS.
+async fn secure(tcp: TcpStream, shared: &Shared) -> std::io::Result<IoStream> {
+    match &shared.tls {
+        Some(Tls(acceptor)) => Ok(Box::new(acceptor.accept(tcp).await?)),
+        None => Ok(Box::new(tcp)),
+    }
+}
+
 /// Answers a request that is not (or may not become) a WebSocket.
 async fn answer_plain(
-    stream: &mut TcpStream,
+    stream: &mut IoStream,
     request: Request,
     shared: &Shared,
     refusal: Option<Status>,
@@ -136,7 +151,7 @@ async fn answer_plain(
 }
 
 async fn run_websocket(
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<IoStream>,
     id: u64,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,

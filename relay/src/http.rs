@@ -11,8 +11,7 @@
 
 use std::io;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// Largest request head read; a longer one is answered 431.
@@ -66,7 +65,9 @@ impl Status {
 }
 
 /// Reads one request head; `Ok(None)` if the client closed first.
-pub(crate) async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>> {
+pub(crate) async fn read_request(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+) -> io::Result<Option<Request>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -125,7 +126,10 @@ pub(crate) fn parse(buf: &[u8]) -> Option<Request> {
 }
 
 /// Writes the 101 answer to an upgrade.
-pub(crate) async fn accept_upgrade(stream: &mut TcpStream, key: &str) -> io::Result<()> {
+pub(crate) async fn accept_upgrade(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    key: &str,
+) -> io::Result<()> {
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
@@ -135,7 +139,10 @@ pub(crate) async fn accept_upgrade(stream: &mut TcpStream, key: &str) -> io::Res
 }
 
 /// Answers `200 OK` with a Prometheus text body, then closes.
-pub(crate) async fn respond_metrics(stream: &mut TcpStream, body: &str) -> io::Result<()> {
+pub(crate) async fn respond_metrics(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    body: &str,
+) -> io::Result<()> {
     respond(
         stream,
         "200 OK",
@@ -146,13 +153,16 @@ pub(crate) async fn respond_metrics(stream: &mut TcpStream, body: &str) -> io::R
 }
 
 /// Answers with an error status and a one-line body, then closes.
-pub(crate) async fn respond_error(stream: &mut TcpStream, status: Status) -> io::Result<()> {
+pub(crate) async fn respond_error(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    status: Status,
+) -> io::Result<()> {
     let body = format!("{}\n", status.line());
     respond(stream, status.line(), "text/plain; charset=utf-8", &body).await
 }
 
 async fn respond(
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
     status: &str,
     content_type: &str,
     body: &str,

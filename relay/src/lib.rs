@@ -15,7 +15,8 @@
 //! and per IP), a cap on waiting clients, bounded per-connection queues with
 //! backpressure (a reader that stays stuck is closed), a cap on dropped
 //! frames, Prometheus metrics at `GET /metrics` on the same port, and a
-//! graceful shutdown. No TLS: put it behind a TLS-terminating proxy.
+//! graceful shutdown, and optional TLS (`wss://`, rustls) from a PEM
+//! certificate and key.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), lichen_relay::RelayError> {
@@ -29,7 +30,7 @@
 //! `http` (request head, upgrade, plain answers), `reader` / `writer` (the
 //! two halves of a WebSocket), `table` (the matchmaker behind a lock),
 //! `handle` (what connections see of each other), `notice` (notice frames),
-//! `limits`, `metrics`, `config`, and [`load`] (the load test).
+//! `limits`, `metrics`, `config`, `tls`, and [`load`] (the load test).
 
 mod config;
 mod conn;
@@ -44,9 +45,11 @@ mod reader;
 mod server;
 mod shared;
 mod table;
+mod tls;
 mod writer;
 
 pub use config::{RelayConfig, MAX_FRAME, MAX_QUEUE, MIN_FRAME};
 pub use error::RelayError;
 pub use metrics::{resident_memory_bytes, MetricsSnapshot, RejectReason, TimeoutKind};
 pub use server::{Relay, RelayHandle};
+pub use tls::TlsIdentity;

@@ -30,7 +30,6 @@ use moneysocket::error::V0MessageError;
 use moneysocket::message::MessageClass;
 use moneysocket::rendezvous::RendezvousMessage;
 use moneysocket::v0::codec::is_cleartext;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::error::Error as WsError;
@@ -42,8 +41,9 @@ use crate::handle::{CloseCause, Closing, ConnHandle, PeerLink};
 use crate::metrics::{RejectReason, TimeoutKind};
 use crate::shared::Shared;
 use crate::table::Effect;
+use crate::tls::IoStream;
 
-pub(crate) type Stream = SplitStream<WebSocketStream<TcpStream>>;
+pub(crate) type Stream = SplitStream<WebSocketStream<IoStream>>;
 
 /// How soon to look again when the table says paired but the link is not
 /// set yet (the pairing task is between its two steps).

@@ -21,7 +21,7 @@ use crate::conn;
 use crate::error::RelayError;
 use crate::limits::Limits;
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::shared::Shared;
+use crate::shared::{Shared, Tls};
 
 /// Most connections being refused (with an HTTP answer) at once; beyond
 /// that, refused connections are dropped unanswered.
@@ -40,12 +40,17 @@ impl Relay {
     /// current tokio runtime.
     pub async fn bind(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         config.validate()?;
+        let tls = match &config.tls {
+            Some(identity) => Some(Tls(identity.acceptor()?)),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let metrics = Arc::new(Metrics::default());
         let limits = Limits::new(config.max_connections, config.max_per_ip);
         let shutdown_timeout = config.shutdown_timeout;
-        let shared = Arc::new(Shared::new(config, Arc::clone(&metrics)));
+        let shared_tls = tls.is_some();
+        let shared = Arc::new(Shared::new(config, Arc::clone(&metrics), tls));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept = Accept {
             listener,
@@ -60,7 +65,7 @@ impl Relay {
                 .run(shutdown_timeout)
                 .instrument(info_span!("relay", addr = %local_addr)),
         );
-        info!(addr = %local_addr, "relay listening");
+        info!(addr = %local_addr, tls = shared_tls, "relay listening");
         Ok(RelayHandle {
             local_addr,
             shutdown,

@@ -12,6 +12,16 @@ use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::table::Table;
 
+/// The TLS acceptor, if the relay serves `wss://`.
+#[derive(Clone)]
+pub(crate) struct Tls(pub(crate) tokio_rustls::TlsAcceptor);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls(..)")
+    }
+}
+
 /// Longest a closing connection waits for its client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -22,12 +32,13 @@ pub(crate) struct Shared {
     pub(crate) table: Table,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) ws_config: WebSocketConfig,
+    pub(crate) tls: Option<Tls>,
     epoch: Instant,
     next_id: AtomicU64,
 }
 
 impl Shared {
-    pub(crate) fn new(config: RelayConfig, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(config: RelayConfig, metrics: Arc<Metrics>, tls: Option<Tls>) -> Self {
         // Small eager read buffer (tungstenite allocates it up front, 128 KiB
         // by default): most frames here are small and connections many.
         // Writes are flushed per batch, so the write buffer only needs to
@@ -43,6 +54,7 @@ impl Shared {
             config,
             metrics,
             ws_config,
+            tls,
             epoch: Instant::now(),
             next_id: AtomicU64::new(1),
         }

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -21,13 +20,14 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use crate::handle::{CloseCause, Closing};
+use crate::tls::IoStream;
 
 /// Most frames written per flush.
 const BATCH: usize = 64;
 /// How long an aborted connection gets to take its close frame.
 const ABORT_GRACE: Duration = Duration::from_millis(100);
 
-pub(crate) type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+pub(crate) type Sink = SplitSink<WebSocketStream<IoStream>, Message>;
 
 /// Runs until a close request (or until every sender is gone).
 pub(crate) async fn write_loop(

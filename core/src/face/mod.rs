@@ -3,7 +3,16 @@
 //! A face task registers itself with the node ([`Link::register`]), forwards every received
 //! packet to the engine's inbound channel, and writes what the engine sends it. Faces know
 //! nothing about chat or feeds; the engine knows nothing about transports.
+//!
+//! Faces: `ws` (WebSocket server and client), `udp` (multicast), `relay` (a peer met through
+//! a Moneysocket rendezvous relay: `relay_dial` reaches the relay, `relay_session` runs the
+//! rendezvous and the encrypted `tunnel`, `backoff` says when to reconnect).
 
+pub mod backoff;
+pub mod relay;
+pub mod relay_dial;
+pub mod relay_session;
+pub mod tunnel;
 pub mod udp;
 pub mod ws;
 
@@ -66,6 +75,11 @@ impl Link {
     /// Unregisters a face.
     pub fn unregister(&self, face: FaceId, reason: String) {
         let _ = self.cmd.send(Cmd::RemoveFace(face, reason));
+    }
+
+    /// Resolves once the node has shut down (its engine stopped taking commands).
+    pub async fn closed(&self) {
+        self.cmd.closed().await;
     }
 
     /// Reports a link that could not be set up.
