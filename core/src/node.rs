@@ -77,6 +77,8 @@ pub enum NodeEvent {
         /// Why.
         reason: String,
     },
+    /// A dongle link: connected, lost, health, GOset agreement (see `ble::supervisor`).
+    Dongle(crate::ble::status::DongleEvent),
 }
 
 /// Why a node operation failed.
@@ -125,6 +127,10 @@ pub struct Snapshot {
     pub goset_agreed: Option<Duration>,
     /// Open links: (face, kind, peer).
     pub links: Vec<(FaceId, &'static str, String)>,
+    /// Keys in our GOset.
+    pub goset_len: usize,
+    /// XOR of our GOset's keys (what WANT/CHNK DMXs hang on).
+    pub goset_xor: [u8; 32],
 }
 
 pub(crate) enum Cmd {
@@ -197,6 +203,11 @@ impl Node {
     /// The runtime's handle, for callers that need to wait on node streams.
     pub fn handle(&self) -> tokio::runtime::Handle {
         self.rt.handle().clone()
+    }
+
+    /// The handle faces defined outside the node (dongle links) register with.
+    pub fn link(&self) -> Link {
+        self.link.clone()
     }
 
     /// Subscribes to events.
@@ -451,6 +462,8 @@ impl EngineTask {
                         .iter()
                         .map(|(f, (_, k, p))| (*f, *k, p.clone()))
                         .collect(),
+                    goset_len: self.engine.goset().len(),
+                    goset_xor: self.engine.goset().state(),
                 });
             }
             Cmd::Shutdown(_) => {}
