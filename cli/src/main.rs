@@ -7,6 +7,8 @@
 mod beacon_cmd;
 mod bench;
 mod data;
+mod dongle_cmds;
+mod dongle_emu_cmd;
 mod export_cmds;
 mod feed_cmds;
 mod fill_cmd;
@@ -74,6 +76,10 @@ enum Command {
     Fill(fill_cmd::FillArgs),
     /// Measure speed against baselines taken in the same run.
     Bench(bench::BenchArgs),
+    /// Pair with a tinySSB LoRa dongle over Bluetooth LE: scan, pair, status, unpair.
+    Dongle(dongle_cmds::DongleArgs),
+    /// Run an emulated tinySSB LoRa dongle (BLE side on a local socket, LoRa over UDP).
+    DongleEmu(dongle_emu_cmd::EmuArgs),
 }
 
 fn main() -> ExitCode {
@@ -115,6 +121,8 @@ fn main() -> ExitCode {
         Command::Sim(a) => sim_cmd::sim(a),
         Command::Fill(a) => fill_cmd::fill(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Dongle(a) => dongle_cmds::dongle(&data, a),
+        Command::DongleEmu(a) => dongle_emu_cmd::run(a),
     };
     match result {
         Ok(code) => code,

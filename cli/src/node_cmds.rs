@@ -81,6 +81,8 @@ pub(crate) fn start(data: &DataDir) -> anyhow::Result<Node> {
 /// `lichen serve`.
 pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let node = start(data)?;
+    // The paired dongle, if any: connected now, reconnected whenever its link drops.
+    let _dongle = crate::dongle_cmds::attach(&node, data)?;
     if let Some(addr) = &args.ws {
         let bound = node.listen_ws(addr)?;
         say(
@@ -221,6 +223,7 @@ fn print_event(e: &NodeEvent, json: bool) {
             serde_json::json!({"event": "airtime_resumed", "face": face.0}),
             "LoRa duty cycle: sending again".to_string(),
         ),
+        NodeEvent::Dongle(d) => crate::dongle_cmds::event(d),
         // Entries and chunks are summarised at the end, not printed one by one.
         NodeEvent::Sync(_) => return,
     };

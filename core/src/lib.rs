@@ -3,7 +3,9 @@
 //! The house is described in `docs/ARCHITECTURE.md`. This crate knows nothing about FFI, UI
 //! or a particular radio; its protocol code is sans-IO.
 
+pub mod ble;
 pub mod chat;
+pub mod emu;
 pub mod face;
 pub mod feed;
 pub mod identity;

@@ -87,6 +87,8 @@ pub enum NodeEvent {
         /// What the link is doing.
         status: RelayStatus,
     },
+    /// A dongle link: connected, lost, health, GOset agreement (see `ble::supervisor`).
+    Dongle(crate::ble::status::DongleEvent),
 }
 
 /// Why a node operation failed.
@@ -135,6 +137,10 @@ pub struct Snapshot {
     pub goset_agreed: Option<Duration>,
     /// Open links: (face, kind, peer).
     pub links: Vec<(FaceId, &'static str, String)>,
+    /// Keys in our GOset.
+    pub goset_len: usize,
+    /// XOR of our GOset's keys (what WANT/CHNK DMXs hang on).
+    pub goset_xor: [u8; 32],
 }
 
 pub(crate) enum Cmd {
@@ -207,6 +213,11 @@ impl Node {
     /// The runtime's handle, for callers that need to wait on node streams.
     pub fn handle(&self) -> tokio::runtime::Handle {
         self.rt.handle().clone()
+    }
+
+    /// The handle faces defined outside the node (dongle links) register with.
+    pub fn link(&self) -> Link {
+        self.link.clone()
     }
 
     /// Subscribes to events.
@@ -492,6 +503,8 @@ impl EngineTask {
                         .iter()
                         .map(|(f, (_, k, p))| (*f, *k, p.clone()))
                         .collect(),
+                    goset_len: self.engine.goset().len(),
+                    goset_xor: self.engine.goset().state(),
                 });
             }
             Cmd::Shutdown(_) => {}

@@ -18,7 +18,7 @@ pub mod ws;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::node::{Cmd, NodeEvent};
+use crate::node::{Cmd, NodeEvent, Snapshot};
 use crate::sync::{FaceId, FaceProfile};
 
 /// Packets queued towards one face before the engine's answers are dropped.
@@ -70,6 +70,13 @@ impl Link {
             return true;
         }
         self.inbound.send((face, pkt)).await.is_ok()
+    }
+
+    /// A snapshot of the node (progress, counters, links, GOset); `None` once it is gone.
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd.send(Cmd::Snapshot(tx)).ok()?;
+        rx.await.ok()
     }
 
     /// Unregisters a face.

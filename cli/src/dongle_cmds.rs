@@ -1,0 +1,277 @@
+//! `lichen dongle scan|pair|status|unpair`, and the paired dongle's link in `lichen serve`.
+//!
+//! Without `--emu` the commands use the platform's Bluetooth (btleplug); with `--emu ADDR`
+//! (or `LICHEN_DONGLE_EMU`) they talk to `lichen dongle-emu` over its local socket, the same
+//! way, so tests and demos run without a radio.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lichen::ble::emu_client::EmuCentral;
+use lichen::ble::link::Central;
+use lichen::ble::pairing::{paired_in, Dongles};
+use lichen::ble::status::{unix_ms, DongleEvent, LinkPhase};
+use lichen::ble::supervisor::DongleLink;
+use lichen::ble::BleError;
+use lichen::node::Node;
+
+use crate::data::DataDir;
+
+/// A status record older than this means no node is running the link.
+const LIVE: u64 = 15_000;
+
+/// Options of `lichen dongle`.
+#[derive(Debug, clap::Args)]
+pub struct DongleArgs {
+    /// Talk to dongle emulators at these socket addresses (comma-separated) instead of
+    /// Bluetooth.
+    #[arg(long, global = true, env = "LICHEN_DONGLE_EMU")]
+    emu: Option<String>,
+    /// One JSON object per line.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: DongleCmd,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DongleCmd {
+    /// List tinySSB dongles in range: name, signal strength, whether paired before.
+    Scan {
+        /// How long to scan, seconds.
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+    },
+    /// Pair with a dongle (its name or id from `scan`): checks it, then remembers it.
+    Pair {
+        /// `tinySSB-xxxx` or the id `scan` printed.
+        dongle: String,
+        /// How long to scan for it, seconds.
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+    },
+    /// Show the paired dongle, its link and whether its feeds match ours.
+    Status,
+    /// Forget the paired dongle (a running node stops reconnecting to it).
+    Unpair,
+}
+
+fn central(emu: Option<&str>) -> Result<Arc<dyn Central>, BleError> {
+    if let Some(addrs) = emu {
+        return Ok(Arc::new(EmuCentral::new(addrs)));
+    }
+    bluetooth()
+}
+
+#[cfg(feature = "ble")]
+fn bluetooth() -> Result<Arc<dyn Central>, BleError> {
+    Ok(Arc::new(lichen::ble::btle::BtleCentral::new()))
+}
+
+#[cfg(not(feature = "ble"))]
+fn bluetooth() -> Result<Arc<dyn Central>, BleError> {
+    Err(BleError::Unsupported)
+}
+
+/// The central that reaches a paired dongle: its transport decides.
+fn central_for(transport: &str, id: &str) -> Result<Arc<dyn Central>, BleError> {
+    match transport {
+        "emulator" => Ok(Arc::new(EmuCentral::new(id))),
+        _ => bluetooth(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?)
+}
+
+fn say(json: bool, j: serde_json::Value, text: &str) {
+    if json {
+        println!("{j}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// `lichen dongle …`.
+pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
+    let json = args.json;
+    let rt = runtime()?;
+    let dongles = || -> Result<Dongles, BleError> {
+        Ok(Dongles::new(central(args.emu.as_deref())?, data.root()))
+    };
+    match &args.cmd {
+        DongleCmd::Scan { secs } => {
+            let d = dongles()?;
+            let found = rt.block_on(d.scan(Duration::from_secs_f64(secs.max(0.1))))?;
+            if found.is_empty() && !json {
+                println!("no tinySSB dongle found: is it switched on and within range?");
+            }
+            for f in found {
+                let rssi = f.rssi.map_or("? dBm".into(), |r| format!("{r} dBm"));
+                let mark = if f.paired {
+                    "paired"
+                } else if f.paired_before {
+                    "paired before"
+                } else {
+                    ""
+                };
+                say(
+                    json,
+                    serde_json::json!({"id": f.id, "name": f.name, "rssi": f.rssi,
+                        "paired": f.paired, "paired_before": f.paired_before}),
+                    &format!("{:<14} {:>8}  {:<13} {}", f.name, rssi, mark, f.id),
+                );
+            }
+        }
+        DongleCmd::Pair { dongle, secs } => {
+            let d = dongles()?;
+            let p = rt.block_on(d.pair(dongle, Duration::from_secs_f64(secs.max(0.1))))?;
+            say(
+                json,
+                serde_json::json!({"event": "paired", "id": p.id, "name": p.name,
+                    "transport": p.transport}),
+                &format!(
+                    "paired with {} ({}); `lichen serve` connects to it and reconnects whenever \
+                     the link drops",
+                    p.name, p.id
+                ),
+            );
+        }
+        DongleCmd::Status => {
+            let st = Dongles::new(Arc::new(EmuCentral::new("")), data.root()).status()?;
+            let link = st
+                .link
+                .filter(|l| unix_ms().saturating_sub(l.updated_unix_ms) < LIVE);
+            let p = &st.paired;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"paired": p, "live": link.is_some(), "link": link})
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("paired with {} ({}) over {}", p.name, p.id, p.transport);
+            let Some(l) = link else {
+                println!("link: no node is running it (start `lichen serve` to connect)");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let h = &l.health;
+            let phase = match l.phase {
+                LinkPhase::Connected => "connected".to_string(),
+                LinkPhase::Connecting => "connecting".to_string(),
+                LinkPhase::Waiting => format!(
+                    "disconnected, next attempt in {:.0} s",
+                    l.next_attempt_unix_ms
+                        .map_or(0, |t| t.saturating_sub(unix_ms())) as f64
+                        / 1000.0
+                ),
+                LinkPhase::Stopped => "stopped".to_string(),
+            };
+            println!("link: {phase}");
+            if let Some(e) = &l.last_error {
+                println!("last error: {e}");
+            }
+            println!(
+                "  MTU {}, signal {}, last packet {}, {} packets in, {} out, {} write errors, \
+                 {} bad frames skipped, connected {} times",
+                h.mtu.map_or("?".into(), |m| m.to_string()),
+                h.rssi.map_or("?".into(), |r| format!("{r} dBm")),
+                h.last_packet_unix_ms.map_or("never".into(), |t| format!(
+                    "{:.0} s ago",
+                    unix_ms().saturating_sub(t) as f64 / 1000.0
+                )),
+                h.packets_in,
+                h.packets_out,
+                h.write_errors,
+                h.bad_frames,
+                h.connects
+            );
+            println!("feeds: {}", l.sync.describe());
+        }
+        DongleCmd::Unpair => {
+            let p = Dongles::new(Arc::new(EmuCentral::new("")), data.root()).unpair()?;
+            say(
+                json,
+                serde_json::json!({"event": "unpaired", "id": p.id, "name": p.name}),
+                &format!(
+                    "unpaired {}; a running node stops reconnecting to it",
+                    p.name
+                ),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the link to the paired dongle, if there is one (`lichen serve`).
+pub fn attach(node: &Node, data: &DataDir) -> anyhow::Result<Option<DongleLink>> {
+    let Some(p) = paired_in(data.root())? else {
+        return Ok(None);
+    };
+    let central = central_for(&p.transport, &p.id)?;
+    Ok(Dongles::new(central, data.root()).resume(node)?)
+}
+
+/// A dongle event as a JSON object and a line of text.
+pub fn event(e: &DongleEvent) -> (serde_json::Value, String) {
+    match e {
+        DongleEvent::Connected {
+            id,
+            name,
+            face,
+            mtu,
+        } => (
+            serde_json::json!({"event": "dongle_connected", "id": id, "name": name,
+                "face": face.0, "mtu": mtu}),
+            format!("dongle {name} connected (MTU {mtu})"),
+        ),
+        DongleEvent::Disconnected {
+            id,
+            reason,
+            retry_in_ms,
+        } => (
+            serde_json::json!({"event": "dongle_disconnected", "id": id, "reason": reason,
+                "retry_in_ms": retry_in_ms}),
+            format!(
+                "dongle disconnected ({reason}); reconnecting in {:.1} s",
+                *retry_in_ms as f64 / 1000.0
+            ),
+        ),
+        DongleEvent::ConnectFailed {
+            id,
+            error,
+            retry_in_ms,
+        } => (
+            serde_json::json!({"event": "dongle_connect_failed", "id": id,
+                "error": error.to_string(), "retry_in_ms": retry_in_ms}),
+            format!(
+                "dongle not reachable: {error} Retrying in {:.1} s.",
+                *retry_in_ms as f64 / 1000.0
+            ),
+        ),
+        DongleEvent::Health { id, health } => (
+            serde_json::json!({"event": "dongle_health", "id": id, "health": health}),
+            format!(
+                "dongle: {} in, {} out, {} write errors, signal {}",
+                health.packets_in,
+                health.packets_out,
+                health.write_errors,
+                health.rssi.map_or("?".into(), |r| format!("{r} dBm"))
+            ),
+        ),
+        DongleEvent::Sync { id, state } => (
+            serde_json::json!({"event": "dongle_sync", "id": id, "sync": state,
+                "text": state.describe()}),
+            format!("dongle feeds: {}", state.describe()),
+        ),
+        DongleEvent::Stopped { id, reason } => (
+            serde_json::json!({"event": "dongle_stopped", "id": id, "reason": reason}),
+            format!("dongle link stopped: {reason}"),
+        ),
+    }
+}
