@@ -79,6 +79,12 @@ pub struct BenchArgs {
     /// Run the storage benchmarks (ingest, disk bytes per entry, open time) instead.
     #[arg(long)]
     pub storage: bool,
+    /// Run the chat benchmarks (open a chat, search, unread counts over a large history).
+    #[arg(long, conflicts_with = "storage")]
+    pub chat: bool,
+    /// Messages in the chat benchmark's history.
+    #[arg(long, default_value_t = 100_000, requires = "chat")]
+    pub messages: usize,
 }
 
 /// One prepared entry of the fixture.
