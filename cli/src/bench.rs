@@ -88,6 +88,12 @@ pub struct BenchArgs {
     /// Entries replicated by `--ws`.
     #[arg(long, default_value_t = 10_000)]
     pub ws_entries: u32,
+    /// Run the chat benchmarks (open a chat, search, unread counts over a large history).
+    #[arg(long, conflicts_with = "storage")]
+    pub chat: bool,
+    /// Messages in the chat benchmark's history.
+    #[arg(long, default_value_t = 100_000, requires = "chat")]
+    pub messages: usize,
 }
 
 /// One prepared entry of the fixture.

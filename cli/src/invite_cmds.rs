@@ -24,6 +24,7 @@ use lichen::wire::network::Network;
 use crate::data::DataDir;
 use crate::node_cmds::{finish, run_until, say, start, synced};
 use crate::qr;
+use lichen::chat::contacts::VERIFIED;
 
 /// How relay links dial (shared by `invite`, `accept` and `serve`).
 #[derive(Debug, Clone, clap::Args)]
@@ -144,7 +145,7 @@ pub fn invite(data: &DataDir, args: &InviteArgs) -> anyhow::Result<ExitCode> {
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let node = start(data)?;
+    let (node, _chats) = start(data)?;
     node.connect_relay(invite.target(), TunnelRole::Inviter, options)?;
     run_linked(node, args.json, args.until_synced, args.timeout)
 }
@@ -165,11 +166,26 @@ pub fn accept(data: &DataDir, args: &AcceptArgs) -> anyhow::Result<ExitCode> {
         bail!("this is your own invite: give it to someone else");
     }
     let options = args.link.options()?;
-    let node = start(data)?;
+    let (node, chats) = start(data)?;
     let inviter = *invite.inviter();
-    node.add_feed(inviter)?;
-    if let Some(alias) = invite.alias() {
-        node.store().set_meta(&inviter, "alias", alias.as_bytes())?;
+    match &chats {
+        // A contact met by invite counts as verified: the invite came from them directly.
+        Some(c) => {
+            if let Err(e) = c.add_contact(inviter, invite.alias(), VERIFIED) {
+                // An alias taken by another contact must not stop the meeting.
+                eprintln!(
+                    "note: {e}; adding {} without the alias",
+                    inviter.short_display()
+                );
+                c.add_contact(inviter, None, VERIFIED)?;
+            }
+        }
+        None => {
+            node.add_feed(inviter)?;
+            if let Some(alias) = invite.alias() {
+                node.store().set_meta(&inviter, "alias", alias.as_bytes())?;
+            }
+        }
     }
     SavedInvites::load(data.root())?.add(&invite, TunnelRole::Acceptor, now_secs())?;
     let relay = invite.target().url();

@@ -6,6 +6,8 @@
 
 mod beacon_cmd;
 mod bench;
+mod chat_bench;
+mod chat_cmds;
 mod data;
 mod dongle_cmds;
 mod dongle_emu_cmd;
@@ -47,6 +49,16 @@ enum Command {
     Id(id_cmds::IdArgs),
     /// Append a public chat post (TAV, channel "ALL") to the own feed.
     Post(feed_cmds::PostArgs),
+    /// Send a chat message: private to `--to` (several make a group), else public ("ALL").
+    Send(chat_cmds::SendArgs),
+    /// List chats by last activity, with unread counts.
+    Chats(chat_cmds::ChatsArgs),
+    /// Show messages of a chat (or of all chats, and entries that are not chat messages).
+    Messages(chat_cmds::MessagesArgs),
+    /// List contacts, or add or remove one.
+    Contacts(chat_cmds::ContactsArgs),
+    /// Mark a chat read (sends read receipts in one-to-one chats).
+    Read(chat_cmds::ReadArgs),
     /// List the entries of the own feed (or of `--feed`).
     Log(feed_cmds::LogArgs),
     /// List the feeds this node holds, with their frontiers.
@@ -100,6 +112,11 @@ fn main() -> ExitCode {
         Command::Init(a) => id_cmds::init(&data, a),
         Command::Id(a) => id_cmds::id(&data, a),
         Command::Post(a) => feed_cmds::post(&data, a),
+        Command::Send(a) => chat_cmds::send(&data, a),
+        Command::Chats(a) => chat_cmds::list(&data, a),
+        Command::Messages(a) => chat_cmds::messages(&data, a),
+        Command::Contacts(a) => chat_cmds::contacts(&data, a),
+        Command::Read(a) => chat_cmds::read(&data, a),
         Command::Log(a) => feed_cmds::log(&data, a),
         Command::Feeds(a) => node_cmds::feeds(&data, a),
         Command::Serve(a) => node_cmds::serve(&data, a),
@@ -114,6 +131,9 @@ fn main() -> ExitCode {
         Command::Bench(a) if a.lora => net_bench::run_lora(a.json).map(|_| ExitCode::SUCCESS),
         Command::Bench(a) if a.ws => {
             net_bench::run_ws(a.json, a.ws_entries).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Bench(a) if a.chat => {
+            chat_bench::run_chat(a.messages, a.json).map(|_| ExitCode::SUCCESS)
         }
         Command::Bench(a) if a.storage => {
             store_bench::run_storage(a.json).map(|_| ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use lichen::chat::{Chats, ChatsConfig};
 use lichen::face::udp::UdpConfig;
 use lichen::node::{Node, NodeConfig, NodeEvent, Snapshot};
 use lichen::store::Store;
@@ -68,19 +69,31 @@ pub struct FeedsArgs {
 /// How long without traffic counts as synced.
 const QUIET: Duration = Duration::from_secs(2);
 
-pub(crate) fn start(data: &DataDir) -> anyhow::Result<Node> {
+/// Starts a node; with an identity, the chat service runs on it (indexing what arrives,
+/// sending receipts, following the delivery of own messages) until the node stops.
+pub(crate) fn start(data: &DataDir) -> anyhow::Result<(Node, Option<Chats>)> {
     let store: Arc<dyn Store> = Arc::new(data.store()?);
-    let node = Node::start(store, NodeConfig::default()).context("starting the node")?;
+    let node = Node::start(store.clone(), NodeConfig::default()).context("starting the node")?;
+    let mut chats = None;
     if data.has_identity() {
         let me = data.identity()?;
         node.add_feed(*me.fid())?;
+        let c = Chats::open(
+            &data.root().join("chats"),
+            store,
+            me,
+            ChatsConfig::default(),
+        )
+        .context("opening the chat index")?;
+        c.attach(&node)?;
+        chats = Some(c);
     }
-    Ok(node)
+    Ok((node, chats))
 }
 
 /// `lichen serve`.
 pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let node = start(data)?;
+    let (node, _chats) = start(data)?;
     // The paired dongle, if any: connected now, reconnected whenever its link drops.
     let _dongle = crate::dongle_cmds::attach(&node, data)?;
     if let Some(addr) = &args.ws {
@@ -123,7 +136,7 @@ pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// `lichen connect`.
 pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
-    let node = start(data)?;
+    let (node, _chats) = start(data)?;
     node.connect_ws(&args.url)?;
     let started = Instant::now();
     let deadline = args.timeout.map(|s| started + Duration::from_secs_f64(s));

@@ -157,6 +157,7 @@ pub(crate) enum Cmd {
         oneshot::Sender<Result<Added, crate::store::StoreError>>,
     ),
     Refresh(FeedId),
+    SetOwn(FeedId),
     Snapshot(oneshot::Sender<Snapshot>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -265,6 +266,17 @@ impl Node {
         Ok(p)
     }
 
+    /// A handle for other threads and services (the chat service): publish, add feeds,
+    /// subscribe, without owning the node.
+    pub fn remote(&self) -> NodeRemote {
+        NodeRemote {
+            cmd: self.link.cmd.clone(),
+            events: self.link.events.clone(),
+            store: self.store.clone(),
+            net: self.net.clone(),
+        }
+    }
+
     /// A snapshot of progress, counters and links.
     pub fn snapshot(&self) -> Result<Snapshot, NodeError> {
         self.ask(Cmd::Snapshot)
@@ -352,6 +364,47 @@ impl Node {
             });
         }
         self.rt.shutdown_timeout(timeout);
+    }
+}
+
+/// A cloneable handle on a running node, usable from any thread (also inside the node's
+/// runtime: nothing here blocks on it). Operations fail with [`NodeError::Gone`] once the node
+/// has shut down.
+#[derive(Clone)]
+pub struct NodeRemote {
+    cmd: mpsc::UnboundedSender<Cmd>,
+    events: broadcast::Sender<NodeEvent>,
+    store: Arc<dyn Store>,
+    net: Network,
+}
+
+impl NodeRemote {
+    /// Publishes `content` on the author's feed (synced before returning) and offers it.
+    pub fn publish(&self, me: &Identity, content: &[u8]) -> Result<Published, NodeError> {
+        let p = feed::publish(self.store.as_ref(), &self.net, me, content)?;
+        self.cmd
+            .send(Cmd::Refresh(*me.fid()))
+            .map_err(|_| NodeError::Gone)?;
+        Ok(p)
+    }
+
+    /// Adds a feed to replicate (persisted by the engine); does not wait for it.
+    pub fn add_feed(&self, fid: FeedId) -> Result<(), NodeError> {
+        let (tx, _rx) = oneshot::channel();
+        self.cmd
+            .send(Cmd::AddFeed(fid, tx))
+            .map_err(|_| NodeError::Gone)
+    }
+
+    /// Names the node's own feed, so that sending its entries is reported
+    /// (`Event::OwnEntrySent`).
+    pub fn set_own_feed(&self, fid: FeedId) -> Result<(), NodeError> {
+        self.cmd.send(Cmd::SetOwn(fid)).map_err(|_| NodeError::Gone)
+    }
+
+    /// Subscribes to the node's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
     }
 }
 
@@ -483,6 +536,7 @@ impl EngineTask {
             Cmd::AddFeed(fid, reply) => {
                 let _ = reply.send(self.engine.add_feed(fid));
             }
+            Cmd::SetOwn(fid) => self.engine.set_own_feed(fid),
             Cmd::Refresh(fid) => {
                 if let Err(e) = self.engine.refresh_feed(&fid) {
                     tracing::warn!(%e, "refreshing a feed failed");

@@ -1,6 +1,29 @@
-//! The app layer: message formats of the deployed tinySSB app.
+//! The app layer: the deployed tinySSB app's message formats and the `chats` service.
 //!
-//! Only the public text post (TAV) is here so far; private boxes, receipts, contacts and the
-//! chat service come with the chat work.
+//! * [`tav`]: text-and-voice posts (4-, 5- and 6-element forms);
+//! * [`private_box`]: encryption to up to 7 recipients, byte-compatible with the app;
+//! * [`content`]: what any entry means (post, receipt, alias, trust, other app, unreadable);
+//! * [`chat_id`]: chats named by their sorted member set, as deployed;
+//! * [`Chats`]: the service a UI uses — list, open, page, send, mark read, search, contacts,
+//!   events — over a chat index derived from the feed logs (`index`, `ingest`, `search`).
 
+pub mod chat_id;
+pub mod contacts;
+pub mod content;
+mod index;
+mod ingest;
+mod inner;
+mod other;
+pub mod private_box;
+mod search;
+mod service;
 pub mod tav;
+mod texts;
+mod types;
+
+pub use chat_id::{ChatId, ChatIdError};
+pub use service::{Chats, ChatsConfig};
+pub use types::{
+    ChatError, ChatEvent, ChatSummary, Contact, Cursor, DeliveryState, Message, MessageBody,
+    OtherEntry, OtherKind, Page,
+};

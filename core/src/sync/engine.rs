@@ -135,6 +135,14 @@ pub enum Event {
         /// The face.
         face: FaceId,
     },
+    /// An entry of the own feed (see [`Engine::set_own_feed`]) was handed out by `poll` for a
+    /// face: it is on its way to a peer.
+    OwnEntrySent {
+        /// The face.
+        face: FaceId,
+        /// The entry.
+        seq: u32,
+    },
     /// A peer's WANT showed it holds a feed up to `seq`.
     PeerHolds {
         /// Where the WANT came from.
@@ -236,6 +244,9 @@ pub struct Engine {
     rng: ChaCha8Rng,
     events: Vec<Event>,
     stats: Stats,
+    own: Option<FeedId>,
+    /// Own entries queued for a face, by DMX, until `poll` hands them out.
+    own_queued: BTreeMap<Dmx, u32>,
 }
 
 impl Engine {
@@ -271,6 +282,8 @@ impl Engine {
             rng: ChaCha8Rng::seed_from_u64(seed),
             events: Vec::new(),
             stats: Stats::default(),
+            own: None,
+            own_queued: BTreeMap::new(),
         };
         for fid in e.store.members()? {
             e.goset.add(fid);
@@ -295,6 +308,12 @@ impl Engine {
             self.next_goset = 0;
         }
         Ok(added)
+    }
+
+    /// Names the feed this node authors, so that sending its entries is reported
+    /// ([`Event::OwnEntrySent`]).
+    pub fn set_own_feed(&mut self, fid: FeedId) {
+        self.own = Some(fid);
     }
 
     /// Re-reads a feed's frontier after something outside the engine appended to it (the
@@ -723,6 +742,9 @@ impl Engine {
                 let Ok(Some(stored)) = self.store.entry(fid, *seq) else {
                     return false;
                 };
+                if self.own == Some(*fid) && self.own_queued.len() < 4096 {
+                    self.own_queued.insert(stored.entry.dmx(), *seq);
+                }
                 let mut pkts = vec![stored.entry.bytes().to_vec()];
                 let mut chunks_sent = 0;
                 if profile.push_chunks {
@@ -833,6 +855,9 @@ impl Engine {
         let mut out = Vec::new();
         for (id, f) in self.faces.iter_mut() {
             for pkt in f.drain(now) {
+                if let Some(seq) = Dmx::of(&pkt).and_then(|d| self.own_queued.remove(&d)) {
+                    self.events.push(Event::OwnEntrySent { face: *id, seq });
+                }
                 out.push(Outgoing { face: *id, pkt });
             }
             for e in f.budget_events(now) {

@@ -1,0 +1,388 @@
+//! The `chats` service: what a UI, the CLI and the bindings use. It owns the chat index,
+//! keeps it up to date from the feed store (on open, and from node events once attached to a
+//! node), publishes posts and receipts on the own feed, and tells subscribers what changed.
+//!
+//! All methods are synchronous and safe to call from any thread that is not inside an async
+//! task; writes are serialised by one lock (the own feed must be appended to by one writer).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::broadcast;
+use tracing::warn;
+
+use crate::chat::chat_id::ChatId;
+use crate::chat::content::{self, ReceiptKind};
+use crate::chat::index::{ChatRec, Index};
+use crate::chat::ingest::Work;
+pub(crate) use crate::chat::inner::{now_secs, Inner};
+use crate::chat::private_box::{BoxError, Opener, MAX_RECIPIENTS};
+use crate::chat::search::SearchCache;
+use crate::chat::tav::Tav;
+use crate::chat::types::{ChatError, ChatEvent, ChatSummary, Cursor, Message, Page};
+use crate::identity::{FeedId, Identity};
+use crate::node::Node;
+use crate::store::Store;
+use crate::wire::network::Network;
+use crate::wire::Mid;
+
+/// Settings of the chat service.
+#[derive(Debug, Clone)]
+pub struct ChatsConfig {
+    /// Send DLV receipts for one-to-one messages that arrive and ACK receipts when a chat is
+    /// marked read, as the Android app does (each is an entry in the own feed).
+    pub receipts: bool,
+    /// The network (prefix) entries are signed for.
+    pub net: Network,
+}
+
+impl Default for ChatsConfig {
+    fn default() -> Self {
+        ChatsConfig {
+            receipts: true,
+            net: Network::deployed(),
+        }
+    }
+}
+
+/// The chat service of one identity.
+pub struct Chats {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Chats {
+    /// Opens the chat index in `dir` (created if missing) over `store`, for `me`, and brings
+    /// it up to date with the store.
+    pub fn open(
+        dir: &Path,
+        store: Arc<dyn Store>,
+        me: Identity,
+        cfg: ChatsConfig,
+    ) -> Result<Chats, ChatError> {
+        Chats::with_index(Index::open(dir)?, store, me, cfg)
+    }
+
+    /// A chat service whose index lives in memory only (tests, benchmarks).
+    pub fn in_memory(
+        store: Arc<dyn Store>,
+        me: Identity,
+        cfg: ChatsConfig,
+    ) -> Result<Chats, ChatError> {
+        Chats::with_index(Index::temporary()?, store, me, cfg)
+    }
+
+    fn with_index(
+        ix: Index,
+        store: Arc<dyn Store>,
+        me: Identity,
+        cfg: ChatsConfig,
+    ) -> Result<Chats, ChatError> {
+        let (events, _) = broadcast::channel(4096);
+        let chats = Chats {
+            inner: Arc::new(Inner {
+                ix,
+                store,
+                fid: *me.fid(),
+                opener: Opener::new(&me),
+                me,
+                cfg,
+                remote: RwLock::new(None),
+                events,
+                write: Mutex::new(()),
+                search: Mutex::new(None),
+            }),
+        };
+        chats.inner.store.add_member(&chats.inner.fid)?;
+        chats.refresh()?;
+        Ok(chats)
+    }
+
+    /// My feed id.
+    pub fn me(&self) -> &FeedId {
+        &self.inner.fid
+    }
+
+    /// Connects the service to a running node: my feed and every contact's are replicated,
+    /// new entries are indexed as they arrive (receipts sent), my messages' delivery states
+    /// follow what the node sees, and posts are offered to peers at once. Stops when the
+    /// node shuts down or the service is dropped.
+    pub fn attach(&self, node: &Node) -> Result<(), ChatError> {
+        if self.inner.remote.read().is_ok_and(|r| r.is_some()) {
+            return Err(ChatError::Invalid(
+                "the chat service is already attached to a node".into(),
+            ));
+        }
+        let remote = node.remote();
+        remote.set_own_feed(self.inner.fid)?;
+        remote.add_feed(self.inner.fid)?;
+        for c in self.contacts()? {
+            remote.add_feed(c.fid)?;
+        }
+        let mut rx = remote.subscribe();
+        if let Ok(mut r) = self.inner.remote.write() {
+            *r = Some(remote);
+        }
+        let weak = Arc::downgrade(&self.inner);
+        std::thread::Builder::new()
+            .name("lichen-chats".into())
+            .spawn(move || loop {
+                let ev = rx.blocking_recv();
+                let Some(inner) = weak.upgrade() else { break };
+                let r = match ev {
+                    Ok(e) => inner.on_node_event(e),
+                    Err(broadcast::error::RecvError::Lagged(_)) => inner.refresh_all(),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                if let Err(e) = r {
+                    warn!(%e, "chat index update failed");
+                }
+            })
+            .map_err(|e| ChatError::Index(format!("starting the chat thread: {e}")))?;
+        self.refresh()
+    }
+
+    /// Indexes whatever the store holds that the index has not seen yet.
+    pub fn refresh(&self) -> Result<(), ChatError> {
+        self.inner.refresh_all()
+    }
+
+    /// Forgets everything derived from the logs and indexes them again (read markers, my
+    /// aliases for contacts and delivery progress are kept).
+    pub fn rebuild(&self) -> Result<(), ChatError> {
+        {
+            let _g = self.inner.lock();
+            self.inner.ix.clear_derived()?;
+            if let Ok(mut s) = self.inner.search.lock() {
+                *s = None;
+            }
+        }
+        self.refresh()?;
+        let _ = self.inner.events.send(ChatEvent::Reload);
+        Ok(())
+    }
+
+    /// Events for a UI. Everything they announce can also be read back, so a receiver that
+    /// lags (`RecvError::Lagged`, e.g. during a large first indexing) should simply reload what
+    /// it shows. From a plain thread use `try_recv` or `blocking_recv`.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChatEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// All chats, most recent activity first; the public channel and notes-to-self are always
+    /// listed.
+    pub fn list(&self) -> Result<Vec<ChatSummary>, ChatError> {
+        let mut names = HashMap::new();
+        let mut out = Vec::new();
+        for kv in self.inner.ix.chats.iter() {
+            let (k, v) = kv?;
+            if let Some(id) = std::str::from_utf8(&k).ok().and_then(|s| s.parse().ok()) {
+                let rec = serde_json::from_slice(&v)?;
+                out.push(self.summary_of(id, rec, &mut names)?);
+            }
+        }
+        for id in [ChatId::Public, ChatId::notes(&self.inner.fid)] {
+            if !out.iter().any(|s| s.id == id) {
+                out.push(self.summary_of(id, ChatRec::default(), &mut names)?);
+            }
+        }
+        out.sort_by(|a, b| b.last_ts.cmp(&a.last_ts).then(a.title.cmp(&b.title)));
+        Ok(out)
+    }
+
+    /// One chat's summary (empty if it has no messages yet).
+    pub fn summary(&self, chat: &ChatId) -> Result<ChatSummary, ChatError> {
+        let rec = self.inner.ix.chat_rec(chat)?.unwrap_or_default();
+        self.summary_of(chat.clone(), rec, &mut HashMap::new())
+    }
+
+    fn summary_of(
+        &self,
+        chat: ChatId,
+        rec: ChatRec,
+        names: &mut HashMap<FeedId, String>,
+    ) -> Result<ChatSummary, ChatError> {
+        let read = crate::chat::index::be32(self.inner.ix.read.get(chat.to_string())?);
+        let title = match &chat {
+            ChatId::Public => "Public channel".into(),
+            ChatId::Private(m) if m.as_slice() == [self.inner.fid] => "Notes to self".into(),
+            ChatId::Private(m) => {
+                let mut parts = Vec::with_capacity(m.len());
+                for f in m.iter().filter(|f| **f != self.inner.fid) {
+                    if !names.contains_key(f) {
+                        names.insert(*f, self.name_of(f)?);
+                    }
+                    parts.push(names.get(f).cloned().unwrap_or_default());
+                }
+                parts.join(", ")
+            }
+        };
+        Ok(ChatSummary {
+            id: chat,
+            title,
+            unread: rec.others.saturating_sub(read),
+            total: rec.total,
+            last_ts: rec.last_ts,
+        })
+    }
+
+    /// A chat's summary and its newest `limit` messages: what a UI shows when a chat opens.
+    pub fn open_chat(&self, chat: &ChatId, limit: usize) -> Result<(ChatSummary, Page), ChatError> {
+        Ok((self.summary(chat)?, self.page(chat, None, limit)?))
+    }
+
+    /// Up to `limit` messages older than `before` (from the newest if `None`), newest first.
+    pub fn page(
+        &self,
+        chat: &ChatId,
+        before: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page, ChatError> {
+        let Some(rec) = self.inner.ix.chat_rec(chat)? else {
+            return Ok(Page {
+                messages: Vec::new(),
+                next: None,
+            });
+        };
+        let (rows, more) = self
+            .inner
+            .ix
+            .page(rec.num, before.map(|c| c.0.as_slice()), limit)?;
+        let messages = rows
+            .into_iter()
+            .map(|(k, r)| self.inner.to_message(chat.clone(), &k, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            messages.last().map(|m| m.cursor.clone())
+        } else {
+            None
+        };
+        Ok(Page { messages, next })
+    }
+
+    /// A message by id.
+    pub fn message(&self, mid: &Mid) -> Result<Option<Message>, ChatError> {
+        self.inner.message(mid)
+    }
+
+    /// The private chat of these people and me.
+    pub fn chat_with(&self, people: &[FeedId]) -> Result<ChatId, ChatError> {
+        ChatId::private(people.iter().copied().chain([self.inner.fid]))
+            .map_err(|e| ChatError::Invalid(e.to_string()))
+    }
+
+    /// Posts a text to a chat (encrypted to its members unless it is the public channel).
+    pub fn send(&self, chat: &ChatId, text: &str) -> Result<Message, ChatError> {
+        self.send_post(chat, Some(text), None)
+    }
+
+    /// Posts text and/or Codec2 voice to a chat, in the 5-element TAV form (6 with the
+    /// recipients, sealed to them, for a private chat); long posts use side chains.
+    pub fn send_post(
+        &self,
+        chat: &ChatId,
+        text: Option<&str>,
+        voice: Option<&[u8]>,
+    ) -> Result<Message, ChatError> {
+        if text.is_none_or(str::is_empty) && voice.is_none() {
+            return Err(ChatError::Invalid("nothing to send".into()));
+        }
+        let inner = &self.inner;
+        let _g = inner.lock();
+        let tips = inner.ix.chat_rec(chat)?.map(|c| c.tips).unwrap_or_default();
+        let mut tav = Tav {
+            tips,
+            text: text.map(str::to_owned),
+            voice: voice.map(<[u8]>::to_vec),
+            ts: now_secs(),
+            recps: None,
+            old_format: false,
+        };
+        let content = match chat {
+            ChatId::Public => tav.encode(),
+            ChatId::Private(members) => {
+                if !members.contains(&inner.fid) {
+                    return Err(ChatError::NotAMember);
+                }
+                // Others in id order, me last, as the app writes them.
+                let mut recps: Vec<FeedId> = members
+                    .iter()
+                    .copied()
+                    .filter(|m| *m != inner.fid)
+                    .collect();
+                recps.push(inner.fid);
+                if recps.len() > MAX_RECIPIENTS {
+                    return Err(BoxError::TooManyRecipients(recps.len()).into());
+                }
+                tav.recps = Some(recps.iter().map(FeedId::to_ref).collect());
+                content::seal_entry(&tav.to_value(), &recps)?
+            }
+        };
+        let p = inner.publish(&content)?;
+        let mut work = Work::default();
+        work.keep.extend(chat.members().iter().copied());
+        inner.index_feed(&inner.fid, &mut work)?;
+        inner.finish(work)?;
+        inner
+            .message(&p.signed.mid)?
+            .ok_or_else(|| ChatError::Index("the post was not indexed".into()))
+    }
+
+    /// Marks a chat read: its unread count drops to 0, and in a one-to-one chat the other
+    /// person's messages are confirmed with ACK receipts.
+    pub fn mark_read(&self, chat: &ChatId) -> Result<(), ChatError> {
+        let inner = &self.inner;
+        let _g = inner.lock();
+        let Some(rec) = inner.ix.chat_rec(chat)? else {
+            return Ok(());
+        };
+        inner
+            .ix
+            .read
+            .insert(chat.to_string(), &rec.others.to_be_bytes())?;
+        let mut work = Work::default();
+        if let (true, Some(peer)) = (inner.cfg.receipts, chat.peer_of(&inner.fid)) {
+            let pending: Vec<Mid> = inner
+                .ix
+                .needs_ack
+                .scan_prefix(rec.num.to_be_bytes())
+                .keys()
+                .filter_map(|k| k.ok().and_then(|k| k.get(4..24)?.try_into().ok().map(Mid)))
+                .collect();
+            for mid in pending {
+                inner.send_receipt(ReceiptKind::Read, &mid, &peer)?;
+            }
+            inner.index_feed(&inner.fid, &mut work)?;
+        }
+        work.events.push(ChatEvent::Read { chat: chat.clone() });
+        inner.finish(work)?;
+        inner.ix.db.flush()?;
+        Ok(())
+    }
+
+    /// Up to `limit` messages I can read whose text contains every word of `query`
+    /// (case-insensitive), newest first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Message>, ChatError> {
+        let mids = {
+            let mut cache = self
+                .inner
+                .search
+                .lock()
+                .map_err(|_| ChatError::Index("search cache poisoned".into()))?;
+            if cache.is_none() {
+                *cache = Some(SearchCache::load(&self.inner.ix)?);
+            }
+            cache
+                .as_ref()
+                .map(|c| c.find(query, limit))
+                .unwrap_or_default()
+        };
+        let mut out = Vec::with_capacity(mids.len());
+        for m in mids {
+            if let Some(msg) = self.inner.message(&m)? {
+                out.push(msg);
+            }
+        }
+        Ok(out)
+    }
+}
