@@ -23,6 +23,7 @@ mod qr;
 mod relay_cmd;
 mod sim_cmd;
 mod store_bench;
+mod tui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +52,9 @@ enum Command {
     Post(feed_cmds::PostArgs),
     /// Send a chat message: private to `--to` (several make a group), else public ("ALL").
     Send(chat_cmds::SendArgs),
+    /// Chat in the terminal: chat list with unread counts, conversations with delivery
+    /// marks, contacts, and a node running behind it.
+    Chat(tui::ChatArgs),
     /// List chats by last activity, with unread counts.
     Chats(chat_cmds::ChatsArgs),
     /// Show messages of a chat (or of all chats, and entries that are not chat messages).
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
         Command::Id(a) => id_cmds::id(&data, a),
         Command::Post(a) => feed_cmds::post(&data, a),
         Command::Send(a) => chat_cmds::send(&data, a),
+        Command::Chat(a) => tui::run(&data, a),
         Command::Chats(a) => chat_cmds::list(&data, a),
         Command::Messages(a) => chat_cmds::messages(&data, a),
         Command::Contacts(a) => chat_cmds::contacts(&data, a),
