@@ -238,6 +238,82 @@ mod tests {
         assert_eq!(b.phase(), Phase::Ended);
     }
 
+    /// The deployed relay (py-moneysocket relayd) as captured on the wire.
+    const DEPLOYED: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vectors/py-moneysocket-relay.json"
+    ));
+
+    /// The JSON frames `client` saw in `dir`, in order.
+    fn deployed_frames(client: &str, dir: &str) -> Vec<Vec<u8>> {
+        let v: serde_json::Value = serde_json::from_str(DEPLOYED).unwrap();
+        v["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["client"] == client && e["dir"] == dir)
+            .filter_map(|e| e["utf8"].as_str().map(|s| s.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn keys(frame: &[u8]) -> Vec<String> {
+        let json = moneysocket::json::Json::parse(frame).unwrap();
+        json.as_object()
+            .unwrap()
+            .keys()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn deployed_relay_notices_drive_the_session() {
+        let v: serde_json::Value = serde_json::from_str(DEPLOYED).unwrap();
+        let seed: [u8; 16] = hex::decode(v["seed"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let seed = SharedSeed::from_bytes(seed);
+        let rid = seed.v1_rendezvous_id();
+        assert_eq!(rid.to_string(), v["rendezvous_id"].as_str().unwrap());
+        let mut a = RelaySession::new(
+            &seed,
+            rid,
+            TunnelRole::Inviter,
+            [1; 32],
+            Uuid::new_v4([1; 16]),
+            1.0,
+        );
+        let mut b = RelaySession::new(
+            &seed,
+            rid,
+            TunnelRole::Acceptor,
+            [2; 32],
+            Uuid::new_v4([2; 16]),
+            1.0,
+        );
+        // Our request has the deployed client's fields in the deployed client's order.
+        let sent = deployed_frames("A", "sent");
+        assert_eq!(keys(a.request_frame()), keys(&sent[0]));
+
+        // A arrived first: NOT_READY, then NOTIFY_RENDEZVOUS.
+        let to_a = deployed_frames("A", "received");
+        assert_eq!(to_a.len(), 2);
+        assert_eq!(a.on_frame(&to_a[0]).unwrap(), vec![SessionEvent::Waiting]);
+        let ev = a.on_frame(&to_a[1]).unwrap();
+        assert_eq!(ev[0], SessionEvent::Paired);
+        assert!(matches!(&ev[1], SessionEvent::Send(h) if h[0] == MAGIC));
+        assert_eq!(a.phase(), Phase::Paired);
+
+        // B: NOTIFY_RENDEZVOUS, a v0 message the relay re-serialised (not ours: ignored),
+        // then NOTIFY_RENDEZVOUS_END with a null reference.
+        let to_b = deployed_frames("B", "received");
+        assert_eq!(to_b.len(), 3);
+        assert_eq!(b.on_frame(&to_b[0]).unwrap()[0], SessionEvent::Paired);
+        assert_eq!(b.on_frame(&to_b[1]).unwrap(), vec![]);
+        assert_eq!(b.on_frame(&to_b[2]).unwrap(), vec![SessionEvent::Ended]);
+        assert_eq!(b.phase(), Phase::Ended);
+    }
+
     #[test]
     fn foreign_frames() {
         let seed = SharedSeed::from_bytes([4; 16]);
