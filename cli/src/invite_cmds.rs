@@ -235,7 +235,7 @@ fn run_linked(
     run_until(&node, json, |snap, _| {
         deadline.is_some_and(|d| Instant::now() >= d) || (until_synced && synced(snap))
     })?;
-    finish(node, json)
+    finish(node, json, until_synced)
 }
 
 /// How `serve`, `connect`, `invite` and `accept` print a relay link's progress.

@@ -131,7 +131,7 @@ pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     run_until(&node, args.json, |snap, _| {
         deadline.is_some_and(|d| Instant::now() >= d) || (until_synced && synced(snap))
     })?;
-    finish(node, args.json)
+    finish(node, args.json, args.until_synced)
 }
 
 /// `lichen connect`.
@@ -146,7 +146,7 @@ pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
             || (until_synced && synced(snap))
             || (until_synced && snap.links.is_empty() && elapsed > Duration::from_millis(500))
     })?;
-    finish(node, args.json)
+    finish(node, args.json, args.until_synced)
 }
 
 /// Synced: a peer's GOset matched ours more than QUIET ago, nothing new moved for QUIET, no
@@ -243,7 +243,9 @@ fn print_event(e: &NodeEvent, json: bool) {
     say(json, &j, &text);
 }
 
-pub(crate) fn finish(node: Node, json: bool) -> anyhow::Result<ExitCode> {
+/// Prints what was synced and stops the node. With `until_synced`, a run that ended (by
+/// its timeout) without ever agreeing with a peer exits 2, so scripts can tell.
+pub(crate) fn finish(node: Node, json: bool, until_synced: bool) -> anyhow::Result<ExitCode> {
     let snap = node.snapshot()?;
     node.shutdown(Duration::from_secs(3));
     let feeds: Vec<serde_json::Value> = snap
@@ -286,6 +288,10 @@ pub(crate) fn finish(node: Node, json: bool) -> anyhow::Result<ExitCode> {
                 p.open_chains
             );
         }
+    }
+    if until_synced && snap.goset_agreed.is_none() {
+        eprintln!("not synced: no peer's feed set matched ours before the timeout");
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }

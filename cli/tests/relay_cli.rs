@@ -91,6 +91,54 @@ fn same_posts(author: &Path, reader: &Path, posts: usize) {
     }
 }
 
+/// Starts `lichen relay` on a free loopback port, logging to `log`; returns it and its URL.
+fn spawn_relay(log: &Path) -> (Killed, String) {
+    let mut relay = Command::new(bin())
+        .args(["relay", "--listen", "127.0.0.1:0", "--json"])
+        .env("LICHEN_LOG", "lichen_relay=info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(relay.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let relay = Killed(relay);
+    let listening: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    (relay, format!("ws://localhost:{port}"))
+}
+
+#[test]
+fn accepting_when_the_inviter_never_comes_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    lichen(&a, &["init"]);
+    lichen(&b, &["init"]);
+    let (_relay, url) = spawn_relay(&dir.path().join("relay.log"));
+    let made = lichen(&a, &["invite", "--relay", &url, "--no-qr", "--json"]);
+    let beacon = json_lines(&made.stdout)[0]["beacon"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = Command::new(bin())
+        .arg("--data")
+        .arg(&b)
+        .args(["accept", &beacon, "--until-synced", "--timeout", "3"])
+        .env_remove("LICHEN_DATA")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not synced"));
+}
+
 #[test]
 fn invite_and_accept_through_a_relay_process() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,27 +156,7 @@ fn invite_and_accept_through_a_relay_process() {
     }
 
     let relay_log = dir.path().join("relay.log");
-    let mut relay = Command::new(bin())
-        .args(["relay", "--listen", "127.0.0.1:0", "--json"])
-        .env("LICHEN_LOG", "lichen_relay=info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&relay_log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(relay.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _relay = Killed(relay);
-    let listening: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let port = listening["addr"]
-        .as_str()
-        .unwrap()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_owned();
-    let url = format!("ws://localhost:{port}");
+    let (_relay, url) = spawn_relay(&relay_log);
 
     let mut inviter = Command::new(bin())
         .arg("--data")
@@ -187,10 +215,19 @@ fn invite_and_accept_through_a_relay_process() {
     let status = inviter.wait().unwrap();
     assert!(status.success());
     let a_rest = rest.join().unwrap();
-    assert_eq!(summary(&a_rest)["entries_received"], 4);
+    // B's 4 posts and the trust record (TRT) that accepting the invite wrote to B's feed.
+    assert_eq!(summary(&a_rest)["entries_received"], 5);
 
     same_posts(&a, &b, 5);
-    same_posts(&b, &a, 4);
+    same_posts(&b, &a, 5);
+    // B now has A as a verified contact under the invite's alias.
+    let contacts = json_lines(&lichen(&b, &["contacts", "--json"]).stdout);
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c["alias"] == "Ana" && c["trust"] == 2),
+        "{contacts:?}"
+    );
     // The relay saw the two nodes come from their own addresses.
     let log = std::fs::read_to_string(&relay_log).unwrap();
     assert!(log.contains("127.0.0.2:"), "{log}");

@@ -30,8 +30,7 @@ struct Peer {
 impl Peer {
     fn new(seed: u8) -> Peer {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            Arc::new(SledStore::open(&dir.path().join("store")).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("store")).unwrap());
         let chats = Chats::open(
             &dir.path().join("chats"),
             store.clone(),
@@ -168,11 +167,15 @@ fn bad_input_is_a_notice_not_a_crash() {
     a.key(KeyCode::Enter);
     let s = a.screen();
     assert!(s.contains("@not-a-key.ed25519"), "{s}");
-    assert_eq!(a.app.focus, Focus::Prompt(super::app::PromptKind::AddContact));
+    assert_eq!(
+        a.app.focus,
+        Focus::Prompt(super::app::PromptKind::AddContact)
+    );
     // Ctrl-C quits from anywhere.
-    let quit = a
-        .app
-        .on_key(&a.chats, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    let quit = a.app.on_key(
+        &a.chats,
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    );
     assert_eq!(quit, Flow::Quit);
 }
 
@@ -196,7 +199,10 @@ fn notes_to_self_and_the_public_channel_are_always_listed_and_history_pages() {
         .unwrap();
     a.app.selected = pos;
     a.key(KeyCode::Enter);
-    assert_eq!(a.app.open.as_ref().unwrap().messages.len(), super::app::PAGE);
+    assert_eq!(
+        a.app.open.as_ref().unwrap().messages.len(),
+        super::app::PAGE
+    );
     let s = a.screen();
     assert!(s.contains("me: note 119"), "{s}");
     for _ in 0..20 {

@@ -113,7 +113,11 @@ fn contacts(f: &mut Frame<'_>, app: &App, area: Rect) {
     f.render_stateful_widget(list, area, &mut state);
 }
 
-fn message_line<'a>(app: &App, m: &'a Message, names: &dyn Fn(&lichen::FeedId) -> String) -> Line<'a> {
+fn message_line<'a>(
+    app: &App,
+    m: &'a Message,
+    names: &dyn Fn(&lichen::FeedId) -> String,
+) -> Line<'a> {
     let who = names(&m.author);
     let mut spans = vec![
         Span::styled(clock(m.ts), Style::default().fg(Color::DarkGray)),
@@ -124,9 +128,17 @@ fn message_line<'a>(app: &App, m: &'a Message, names: &dyn Fn(&lichen::FeedId) -
         ),
     ];
     match &m.body {
-        MessageBody::Post { body, voice, location, .. } => {
+        MessageBody::Post {
+            body,
+            voice,
+            location,
+            ..
+        } => {
             if let Some(loc) = location {
-                spans.push(Span::styled(format!("[{loc}] "), Style::default().fg(Color::Cyan)));
+                spans.push(Span::styled(
+                    format!("[{loc}] "),
+                    Style::default().fg(Color::Cyan),
+                ));
             }
             if let Some(t) = body {
                 spans.push(Span::raw(t.clone()));
@@ -198,8 +210,12 @@ fn conversation(f: &mut Frame<'_>, app: &App, area: Rect) {
     f.render_widget(para, parts[0]);
 
     let (label, on) = match app.focus {
-        Focus::Prompt(PromptKind::NewChat) => ("New chat with (aliases or @refs, comma-separated)", true),
-        Focus::Prompt(PromptKind::AddContact) => ("Add contact: @ref or hex id, then an alias", true),
+        Focus::Prompt(PromptKind::NewChat) => {
+            ("New chat with (aliases or @refs, comma-separated)", true)
+        }
+        Focus::Prompt(PromptKind::AddContact) => {
+            ("Add contact: @ref or hex id, then an alias", true)
+        }
         Focus::Compose => ("Message — Enter sends, Esc: chat list", true),
         _ => ("Message", false),
     };

@@ -1,0 +1,31 @@
+# Sourced by scripts/install.sh and scripts/test.sh: installs missing Debian/Ubuntu packages
+# named in the arguments' checks, as root (or through sudo when it is there).
+#   ensure_pkgs "cmd:pkg-config=pkg-config" "pc:dbus-1=libdbus-1-dev" …
+# Each argument is KIND:WHAT=PACKAGE with KIND cmd (a command on PATH), pc (a pkg-config
+# module) or py (a module the system python3 imports).
+ensure_pkgs() {
+  local need=() spec kind what pkg
+  for spec in "$@"; do
+    kind=${spec%%:*}; what=${spec#*:}; pkg=${what#*=}; what=${what%%=*}
+    case $kind in
+      cmd) command -v "$what" >/dev/null 2>&1 || need+=("$pkg") ;;
+      pc) pkg-config --exists "$what" 2>/dev/null || need+=("$pkg") ;;
+      py) /usr/bin/python3 -c "import $what" >/dev/null 2>&1 || need+=("$pkg") ;;
+    esac
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo=sudo; else
+      echo "warning: missing ${need[*]} (install them with apt-get as root)" >&2
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "warning: missing ${need[*]} (no apt-get here: install them with your package manager)" >&2
+    return 0
+  fi
+  echo "== installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+}
