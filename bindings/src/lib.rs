@@ -1,10 +1,23 @@
 //! uniffi bindings of the Lichen core for Kotlin (Android), Swift (iOS) and Python.
 //!
 //! Proc-macros only (no UDL). This crate holds no logic: it wraps what cannot cross the
-//! boundary as is, mirrors core's names, and maps core's rich errors to one small public
-//! error. The node, chats and dongle objects arrive with the work that builds them.
+//! boundary as is, mirrors core's names, and maps core's rich errors to small public error
+//! enums. Exports: a node ([`LichenNode`], `node`), the dongle pairing API ([`Dongles`] and a
+//! [`DongleEmulator`] for tests and demos, `dongles`), and phone-to-phone links whose GATT
+//! side is native code ([`NativeLink`], `native_link`). See `bindings/README.md`.
 
 uniffi::setup_scaffolding!();
+
+mod dongles;
+mod native_link;
+mod node;
+
+pub use dongles::{
+    DongleEmulator, DongleError, DongleLinkStatus, Dongles, FoundDongle, PairedDongle,
+    PairingStatus,
+};
+pub use native_link::{FrameSender, NativeLink, SendOutcome};
+pub use node::{FeedState, LichenNode, LinkState, NodeSnapshot};
 
 use lichen::wire::inspect;
 
@@ -17,6 +30,29 @@ pub enum LichenError {
         /// What is wrong, for a person.
         reason: String,
     },
+    /// The node, its store or a socket failed; the message says what and why.
+    #[error("{reason}")]
+    Node {
+        /// What went wrong, for a person.
+        reason: String,
+    },
+    /// The link is down (a native link after `link_down`, or once its node stopped).
+    #[error("link down: {reason}")]
+    LinkDown {
+        /// Why.
+        reason: String,
+    },
+    /// The node has been shut down.
+    #[error("the node has shut down")]
+    Shutdown,
+}
+
+impl LichenError {
+    fn node(e: impl std::fmt::Display) -> LichenError {
+        LichenError::Node {
+            reason: e.to_string(),
+        }
+    }
 }
 
 /// A feed id in all its text forms.

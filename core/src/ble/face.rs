@@ -162,3 +162,28 @@ pub async fn pump(
         why = outbound => why,
     }
 }
+
+/// Runs `conn` as a face of the node behind `link` until the link goes down or the node
+/// stops, with default pump settings: registers the face (`kind`, peer named after the
+/// link), pumps, unregisters, closes the link. Returns why it ended. This is how a link
+/// opened elsewhere (a phone-to-phone link from native peripheral code) joins a node.
+pub async fn run(link: Link, mut conn: Connection, kind: &'static str) -> String {
+    let peer = format!("{} ({})", conn.info.name, conn.info.id);
+    let Ok((face, mut out)) = link.register(kind, peer, profile()).await else {
+        return "the node has shut down".to_string();
+    };
+    let meter = Meter::default();
+    let why = pump(
+        &mut conn,
+        face,
+        &mut out,
+        &link,
+        &meter,
+        &|_| {},
+        &PumpConfig::default(),
+    )
+    .await;
+    link.unregister(face, why.clone());
+    conn.sink.close().await;
+    why
+}

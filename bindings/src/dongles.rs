@@ -1,0 +1,338 @@
+//! The dongle pairing API ([`Dongles`]: scan, pair, status, unpair) over core's
+//! `ble::pairing::Dongles`, and a dongle emulator to run it against ([`DongleEmulator`]).
+//!
+//! The platform's Bluetooth (btleplug) is only compiled in with the `ble` feature (off by
+//! default: it does not build for Android or iOS here, where the apps reach dongles through
+//! their own Bluetooth code); without it, [`Dongles::bluetooth`] fails with `Unsupported`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lichen::ble::emu_client::EmuCentral;
+use lichen::ble::link::Central;
+use lichen::ble::pairing;
+use lichen::ble::status::LinkPhase;
+use lichen::ble::BleError;
+use lichen::emu::radio::Radio;
+use lichen::emu::{EmuConfig, Emulator};
+use tokio::runtime::Runtime;
+
+use crate::LichenError;
+
+/// How long `pair` looks for the dongle before connecting.
+const PAIR_SCAN: Duration = Duration::from_secs(5);
+
+/// Why scanning, pairing or connecting failed. Every message is written for the person at
+/// the screen (what is wrong, what to do); the variant lets the app react (ask to switch
+/// Bluetooth on, ask for the permission, …).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum DongleError {
+    /// Bluetooth is switched off.
+    #[error("{message}")]
+    BluetoothOff {
+        /// For a person.
+        message: String,
+    },
+    /// No usable Bluetooth adapter or service.
+    #[error("{message}")]
+    BluetoothAbsent {
+        /// For a person.
+        message: String,
+    },
+    /// The system refused access to Bluetooth.
+    #[error("{message}")]
+    PermissionMissing {
+        /// For a person.
+        message: String,
+    },
+    /// The dongle is out of range, off, busy, or unknown.
+    #[error("{message}")]
+    DeviceGone {
+        /// For a person.
+        message: String,
+    },
+    /// The link cannot carry a 120-byte packet per write.
+    #[error("{message}")]
+    MtuTooSmall {
+        /// For a person.
+        message: String,
+    },
+    /// The device has no tinySSB service (other firmware).
+    #[error("{message}")]
+    ServiceMissing {
+        /// For a person.
+        message: String,
+    },
+    /// Connecting took too long.
+    #[error("{message}")]
+    Timeout {
+        /// For a person.
+        message: String,
+    },
+    /// No dongle is paired.
+    #[error("{message}")]
+    NotPaired {
+        /// For a person.
+        message: String,
+    },
+    /// This build has no Bluetooth support.
+    #[error("{message}")]
+    Unsupported {
+        /// For a person.
+        message: String,
+    },
+    /// Anything else (the pairing record, the Bluetooth stack).
+    #[error("{message}")]
+    Other {
+        /// For a person.
+        message: String,
+    },
+}
+
+impl From<BleError> for DongleError {
+    fn from(e: BleError) -> DongleError {
+        let message = e.to_string();
+        match e {
+            BleError::Off => DongleError::BluetoothOff { message },
+            BleError::Absent { .. } => DongleError::BluetoothAbsent { message },
+            BleError::PermissionDenied { .. } => DongleError::PermissionMissing { message },
+            BleError::DeviceGone { .. } => DongleError::DeviceGone { message },
+            BleError::MtuTooSmall { .. } => DongleError::MtuTooSmall { message },
+            BleError::ServiceMissing { .. } => DongleError::ServiceMissing { message },
+            BleError::Timeout { .. } => DongleError::Timeout { message },
+            BleError::NotPaired => DongleError::NotPaired { message },
+            BleError::Unsupported => DongleError::Unsupported { message },
+            BleError::Record { .. } | BleError::Other(_) => DongleError::Other { message },
+        }
+    }
+}
+
+/// A dongle found by a scan.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FoundDongle {
+    /// How to reach it (what `pair` takes).
+    pub id: String,
+    /// Its name (`tinySSB-xxxx`).
+    pub name: String,
+    /// Signal strength, dBm.
+    pub rssi: Option<i16>,
+    /// Paired with this device before (or now).
+    pub paired_before: bool,
+    /// The dongle this device is paired with now.
+    pub paired: bool,
+}
+
+/// The dongle this device is paired with.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PairedDongle {
+    /// How to reach it.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Which central reached it: `bluetooth` or `emulator`.
+    pub transport: String,
+    /// When it was paired (Unix ms).
+    pub paired_unix_ms: u64,
+}
+
+impl From<pairing::PairedDongle> for PairedDongle {
+    fn from(p: pairing::PairedDongle) -> PairedDongle {
+        PairedDongle {
+            id: p.id,
+            name: p.name,
+            transport: p.transport,
+            paired_unix_ms: p.paired_unix_ms,
+        }
+    }
+}
+
+/// What a node running the paired dongle's link last reported.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DongleLinkStatus {
+    /// `connecting`, `connected`, `waiting` (for the next attempt) or `stopped`.
+    pub phase: String,
+    /// Whether the link is up.
+    pub connected: bool,
+    /// The ATT MTU of the current (or last) link.
+    pub mtu: Option<u32>,
+    /// Signal strength, dBm.
+    pub rssi: Option<i16>,
+    /// Packets received and written.
+    pub packets_in: u64,
+    /// Packets written.
+    pub packets_out: u64,
+    /// Whether the dongle and this device replicate the same feeds, in words.
+    pub sync: String,
+    /// The last connection error, in words.
+    pub last_error: Option<String>,
+    /// When this was written (Unix ms): old means no node runs the link now.
+    pub updated_unix_ms: u64,
+}
+
+/// The paired dongle and its link.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PairingStatus {
+    /// The paired dongle.
+    pub paired: PairedDongle,
+    /// What a node last reported about its link, if any.
+    pub link: Option<DongleLinkStatus>,
+}
+
+/// Scan, pair, status and unpair, with the pairing remembered in the node's data directory
+/// (`dongle.json`, shared with `lichen dongle`).
+#[derive(uniffi::Object)]
+pub struct Dongles {
+    inner: pairing::Dongles,
+    rt: Runtime,
+}
+
+fn runtime() -> Result<Runtime, DongleError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("lichen-dongles")
+        .enable_all()
+        .build()
+        .map_err(|e| DongleError::Other {
+            message: format!("starting the runtime: {e}"),
+        })
+}
+
+impl Dongles {
+    fn over(central: Arc<dyn Central>, data_dir: &str) -> Result<Arc<Dongles>, DongleError> {
+        Ok(Arc::new(Dongles {
+            inner: pairing::Dongles::new(central, Path::new(data_dir)),
+            rt: runtime()?,
+        }))
+    }
+}
+
+#[cfg(feature = "ble")]
+fn bluetooth() -> Result<Arc<dyn Central>, DongleError> {
+    Ok(Arc::new(lichen::ble::btle::BtleCentral::new()))
+}
+
+#[cfg(not(feature = "ble"))]
+fn bluetooth() -> Result<Arc<dyn Central>, DongleError> {
+    Err(BleError::Unsupported.into())
+}
+
+#[uniffi::export]
+impl Dongles {
+    /// Dongle emulators at `addrs` (`host:port`, several separated by commas) instead of
+    /// Bluetooth, as `lichen dongle --emu ADDR`.
+    #[uniffi::constructor]
+    pub fn emulator(data_dir: String, addrs: String) -> Result<Arc<Dongles>, DongleError> {
+        Dongles::over(Arc::new(EmuCentral::new(&addrs)), &data_dir)
+    }
+
+    /// The platform's Bluetooth (btleplug; only in builds with the `ble` feature, otherwise
+    /// `Unsupported`).
+    #[uniffi::constructor]
+    pub fn bluetooth(data_dir: String) -> Result<Arc<Dongles>, DongleError> {
+        Dongles::over(bluetooth()?, &data_dir)
+    }
+
+    /// Dongles in range after `timeout_ms`, strongest first.
+    pub fn scan(&self, timeout_ms: u64) -> Result<Vec<FoundDongle>, DongleError> {
+        let found = self
+            .rt
+            .block_on(self.inner.scan(Duration::from_millis(timeout_ms)))?;
+        Ok(found
+            .into_iter()
+            .map(|f| FoundDongle {
+                id: f.id,
+                name: f.name,
+                rssi: f.rssi,
+                paired_before: f.paired_before,
+                paired: f.paired,
+            })
+            .collect())
+    }
+
+    /// Pairs with `id` (an id or a name from `scan`): connects to check it is a usable
+    /// tinySSB dongle (MTU, service), then remembers it.
+    pub fn pair(&self, id: String) -> Result<PairedDongle, DongleError> {
+        Ok(self.rt.block_on(self.inner.pair(&id, PAIR_SCAN))?.into())
+    }
+
+    /// The paired dongle and what a running node last reported about its link;
+    /// `NotPaired` if none.
+    pub fn status(&self) -> Result<PairingStatus, DongleError> {
+        let st = self.inner.status()?;
+        Ok(PairingStatus {
+            paired: st.paired.into(),
+            link: st.link.map(|l| DongleLinkStatus {
+                phase: match l.phase {
+                    LinkPhase::Connecting => "connecting",
+                    LinkPhase::Connected => "connected",
+                    LinkPhase::Waiting => "waiting",
+                    LinkPhase::Stopped => "stopped",
+                }
+                .to_owned(),
+                connected: l.health.connected,
+                mtu: l.health.mtu.map(|m| m as u32),
+                rssi: l.health.rssi,
+                packets_in: l.health.packets_in,
+                packets_out: l.health.packets_out,
+                sync: l.sync.describe(),
+                last_error: l.last_error,
+                updated_unix_ms: l.updated_unix_ms,
+            }),
+        })
+    }
+
+    /// Forgets the paired dongle and returns it (a running node stops reconnecting);
+    /// `NotPaired` if none.
+    pub fn unpair(&self) -> Result<PairedDongle, DongleError> {
+        Ok(self.inner.unpair()?.into())
+    }
+}
+
+/// An emulated tinySSB dongle (the ESP32 firmware's behaviour, BLE over a loopback socket,
+/// no radio), for tests and demos of the pairing flow.
+#[derive(uniffi::Object)]
+pub struct DongleEmulator {
+    emu: Mutex<Option<Emulator>>,
+    addr: String,
+    name: String,
+}
+
+#[uniffi::export]
+impl DongleEmulator {
+    /// Starts a dongle named after `seed` (`tinySSB-` and four hex digits) on a free
+    /// loopback port.
+    #[uniffi::constructor]
+    pub fn start(seed: u64) -> Result<Arc<DongleEmulator>, LichenError> {
+        let emu = Emulator::start(EmuConfig::new(seed), Radio::Off).map_err(LichenError::node)?;
+        Ok(Arc::new(DongleEmulator {
+            addr: emu.ble_addr().to_string(),
+            name: emu.name().to_owned(),
+            emu: Mutex::new(Some(emu)),
+        }))
+    }
+
+    /// Where centrals connect (`127.0.0.1:port`): what `Dongles.emulator` takes.
+    pub fn addr(&self) -> String {
+        self.addr.clone()
+    }
+
+    /// The name it advertises.
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// Stops it; harmless twice.
+    pub fn shutdown(&self) {
+        let emu = self.emu.lock().ok().and_then(|mut e| e.take());
+        if let Some(e) = emu {
+            e.shutdown();
+        }
+    }
+}
+
+impl Drop for DongleEmulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
