@@ -9,7 +9,6 @@
 //! real radios are not available on the development machines.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use btleplug::api::{
@@ -22,7 +21,9 @@ use tokio::sync::{mpsc, OnceCell};
 use tracing::debug;
 use uuid::Uuid;
 
-use super::link::{Advert, BoxFuture, Central, Connection, LinkInfo, PacketSink, PacketSource};
+use super::link::{
+    Advert, BoxFuture, Central, ChannelSource, Connection, DownReason, LinkInfo, PacketSink,
+};
 use super::{uuid_text, BleError, LinkError, NAME_PREFIX, RX_UUID, SERVICE_UUID, TX_UUID};
 
 /// How long `open` scans for a dongle the adapter does not know yet.
@@ -245,7 +246,7 @@ impl Central for BtleCentral {
             let notes = p.notifications().await.map_err(gone)?;
             p.subscribe(&tx).await.map_err(gone)?;
             let rssi = p.read_rssi().await.ok();
-            let reason = Arc::new(Mutex::new(None::<String>));
+            let reason = DownReason::default();
             let (ntx, nrx) = mpsc::channel(256);
             tokio::spawn(listen(p.clone(), notes, events, ntx, reason.clone()));
             Ok(Connection {
@@ -261,7 +262,7 @@ impl Central for BtleCentral {
                     last_rssi: rssi,
                     reason: reason.clone(),
                 }),
-                source: Box::new(BtleSource { rx: nrx, reason }),
+                source: Box::new(ChannelSource { rx: nrx, reason }),
             })
         })
     }
@@ -275,7 +276,7 @@ async fn listen(
     mut notes: Events<btleplug::api::ValueNotification>,
     mut events: Events<CentralEvent>,
     out: mpsc::Sender<Vec<u8>>,
-    reason: Arc<Mutex<Option<String>>>,
+    reason: DownReason,
 ) {
     let me = p.id();
     let why = loop {
@@ -302,19 +303,7 @@ async fn listen(
         }
     };
     debug!(%why, "dongle link ended");
-    if let Ok(mut r) = reason.lock() {
-        r.get_or_insert(why);
-    }
-}
-
-fn down(reason: &Mutex<Option<String>>) -> LinkError {
-    LinkError::Down(
-        reason
-            .lock()
-            .ok()
-            .and_then(|r| r.clone())
-            .unwrap_or_else(|| "disconnected".into()),
-    )
+    reason.set(why);
 }
 
 struct BtleSink {
@@ -322,7 +311,7 @@ struct BtleSink {
     rx: Characteristic,
     mtu: usize,
     last_rssi: Option<i16>,
-    reason: Arc<Mutex<Option<String>>>,
+    reason: DownReason,
 }
 
 impl PacketSink for BtleSink {
@@ -334,13 +323,13 @@ impl PacketSink for BtleSink {
                     mtu: self.mtu,
                 });
             }
-            if self.reason.lock().map(|r| r.is_some()).unwrap_or(true) {
-                return Err(down(&self.reason));
+            if self.reason.is_set() {
+                return Err(self.reason.error());
             }
             match self.p.write(&self.rx, pkt, WriteType::WithResponse).await {
                 Ok(()) => Ok(()),
                 Err(btleplug::Error::NotConnected | btleplug::Error::DeviceNotFound) => {
-                    Err(down(&self.reason))
+                    Err(self.reason.error())
                 }
                 Err(e) => Err(LinkError::Refused(e.to_string())),
             }
@@ -358,21 +347,8 @@ impl PacketSink for BtleSink {
 
     fn close(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Ok(mut r) = self.reason.lock() {
-                r.get_or_insert_with(|| "closed by this side".into());
-            }
+            self.reason.set("closed by this side");
             let _ = self.p.disconnect().await;
         })
-    }
-}
-
-struct BtleSource {
-    rx: mpsc::Receiver<Vec<u8>>,
-    reason: Arc<Mutex<Option<String>>>,
-}
-
-impl PacketSource for BtleSource {
-    fn recv(&mut self) -> BoxFuture<'_, Result<Vec<u8>, LinkError>> {
-        Box::pin(async move { self.rx.recv().await.ok_or_else(|| down(&self.reason)) })
     }
 }

@@ -5,7 +5,6 @@
 //! A dongle's id is the emulator's socket address. `lichen dongle … --emu ADDR` (or
 //! `LICHEN_DONGLE_EMU`) makes the CLI use this central instead of Bluetooth.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::BufReader;
@@ -15,7 +14,9 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use super::gatt_wire::{read_msg, write_msg, Msg, PROP_NOTIFY, PROP_WRITE};
-use super::link::{Advert, BoxFuture, Central, Connection, LinkInfo, PacketSink, PacketSource};
+use super::link::{
+    Advert, BoxFuture, Central, ChannelSource, Connection, DownReason, LinkInfo, PacketSink,
+};
 use super::{
     uuid_text, BleError, LinkError, ATT_HEADER, REQUESTED_MTU, RX_UUID, SERVICE_UUID, TX_UUID,
 };
@@ -159,7 +160,7 @@ async fn open(id: &str) -> Result<Connection, BleError> {
             )))
         }
     }
-    let reason = Arc::new(Mutex::new(None::<String>));
+    let reason = DownReason::default();
     let (ntx, nrx) = mpsc::channel(256);
     let (rtx, rrx) = mpsc::channel(4);
     tokio::spawn(read_loop(r, ntx, rtx, reason.clone()));
@@ -176,7 +177,7 @@ async fn open(id: &str) -> Result<Connection, BleError> {
             rssi: ad.rssi,
             reason: reason.clone(),
         }),
-        source: Box::new(EmuSource { rx: nrx, reason }),
+        source: Box::new(ChannelSource { rx: nrx, reason }),
     })
 }
 
@@ -185,7 +186,7 @@ async fn read_loop(
     mut r: Reader,
     notes: mpsc::Sender<Vec<u8>>,
     answers: mpsc::Sender<u8>,
-    reason: Arc<Mutex<Option<String>>>,
+    reason: DownReason,
 ) {
     let why = loop {
         match read_msg(&mut r).await {
@@ -205,19 +206,7 @@ async fn read_loop(
             Err(e) => break format!("connection error: {e}"),
         }
     };
-    if let Ok(mut r) = reason.lock() {
-        r.get_or_insert(why);
-    }
-}
-
-fn down(reason: &Mutex<Option<String>>) -> LinkError {
-    LinkError::Down(
-        reason
-            .lock()
-            .ok()
-            .and_then(|r| r.clone())
-            .unwrap_or_else(|| "disconnected".into()),
-    )
+    reason.set(why);
 }
 
 struct EmuSink {
@@ -225,7 +214,7 @@ struct EmuSink {
     answers: mpsc::Receiver<u8>,
     mtu: usize,
     rssi: Option<i16>,
-    reason: Arc<Mutex<Option<String>>>,
+    reason: DownReason,
 }
 
 impl PacketSink for EmuSink {
@@ -242,12 +231,12 @@ impl PacketSink for EmuSink {
                 data: pkt.to_vec(),
             };
             if write_msg(&mut self.w, &m).await.is_err() {
-                return Err(down(&self.reason));
+                return Err(self.reason.error());
             }
             match self.answers.recv().await {
                 Some(0) => Ok(()),
                 Some(code) => Err(LinkError::Refused(format!("ATT error 0x{code:02x}"))),
-                None => Err(down(&self.reason)),
+                None => Err(self.reason.error()),
             }
         })
     }
@@ -259,21 +248,8 @@ impl PacketSink for EmuSink {
     fn close(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             use tokio::io::AsyncWriteExt;
-            if let Ok(mut r) = self.reason.lock() {
-                r.get_or_insert_with(|| "closed by this side".into());
-            }
+            self.reason.set("closed by this side");
             let _ = self.w.shutdown().await;
         })
-    }
-}
-
-struct EmuSource {
-    rx: mpsc::Receiver<Vec<u8>>,
-    reason: Arc<Mutex<Option<String>>>,
-}
-
-impl PacketSource for EmuSource {
-    fn recv(&mut self) -> BoxFuture<'_, Result<Vec<u8>, LinkError>> {
-        Box::pin(async move { self.rx.recv().await.ok_or_else(|| down(&self.reason)) })
     }
 }

@@ -64,6 +64,49 @@ pub trait PacketSource: Send {
     fn recv(&mut self) -> BoxFuture<'_, Result<Vec<u8>, LinkError>>;
 }
 
+/// Why a link went down, shared by its halves: the first reason recorded wins.
+#[derive(Debug, Clone, Default)]
+pub struct DownReason(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl DownReason {
+    /// Records `why` unless a reason is already recorded.
+    pub fn set(&self, why: impl Into<String>) {
+        if let Ok(mut r) = self.0.lock() {
+            r.get_or_insert_with(|| why.into());
+        }
+    }
+
+    /// Whether the link is down (a poisoned lock counts as down).
+    pub fn is_set(&self) -> bool {
+        self.0.lock().map(|r| r.is_some()).unwrap_or(true)
+    }
+
+    /// The error a half of the link reports once it is down.
+    pub fn error(&self) -> LinkError {
+        LinkError::Down(
+            self.0
+                .lock()
+                .ok()
+                .and_then(|r| r.clone())
+                .unwrap_or_else(|| "disconnected".into()),
+        )
+    }
+}
+
+/// A [`PacketSource`] fed by a task that reads the transport into a channel.
+pub struct ChannelSource {
+    /// Packets from the reading task.
+    pub rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    /// Why the link ended, once it has.
+    pub reason: DownReason,
+}
+
+impl PacketSource for ChannelSource {
+    fn recv(&mut self) -> BoxFuture<'_, Result<Vec<u8>, LinkError>> {
+        Box::pin(async move { self.rx.recv().await.ok_or_else(|| self.reason.error()) })
+    }
+}
+
 /// An open link.
 pub struct Connection {
     /// What it is.
