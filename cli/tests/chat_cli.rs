@@ -2,46 +2,18 @@
 //! with two nodes replicating through `serve` and `connect` on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{bin, json_lines, lichen, my_ref};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn lichen(data: &Path, args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_lichen"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("LICHEN_DATA")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn json_lines(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(o.stdout.clone())
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn my_ref(data: &Path) -> String {
-    json_lines(&lichen(data, &["id", "--json"]))[0]["ref"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use std::process::{Command, Stdio};
 
 /// `server` serves until synced; `client` connects until synced. Both run their chat service
 /// meanwhile (receipts, delivery states).
 fn sync(server: &Path, client: &Path) {
-    let mut s = Command::new(env!("CARGO_BIN_EXE_lichen"))
+    let mut s = Command::new(bin())
         .arg("--data")
         .arg(server)
         .args([
@@ -71,7 +43,7 @@ fn sync(server: &Path, client: &Path) {
 }
 
 fn state_of(data: &Path, chat: &str, text: &str) -> String {
-    let msgs = json_lines(&lichen(data, &["messages", "--chat", chat, "--json"]));
+    let msgs = json_lines(&lichen(data, &["messages", "--chat", chat, "--json"]).stdout);
     let m = msgs.iter().find(|m| m["text"] == text).unwrap();
     m["state"].as_str().unwrap().to_owned()
 }
@@ -85,20 +57,20 @@ fn send_receive_receipts_and_read_through_the_cli() {
     let (a_ref, b_ref) = (my_ref(&a), my_ref(&b));
 
     lichen(&a, &["contacts", "add", &b_ref, "--alias", "bob"]);
-    let contacts = json_lines(&lichen(&a, &["contacts", "--json"]));
+    let contacts = json_lines(&lichen(&a, &["contacts", "--json"]).stdout);
     assert_eq!(contacts.len(), 1);
     assert_eq!(
         (contacts[0]["ref"].as_str(), contacts[0]["name"].as_str()),
         (Some(b_ref.as_str()), Some("bob"))
     );
-    let sent = json_lines(&lichen(&a, &["send", "--to", "bob", "hi bob", "--json"]));
+    let sent = json_lines(&lichen(&a, &["send", "--to", "bob", "hi bob", "--json"]).stdout);
     assert_eq!(sent[0]["state"], "written");
     assert_eq!(sent[0]["author"], a_ref.as_str());
     let chat = sent[0]["chat"].as_str().unwrap().to_owned();
     let public = lichen(&a, &["send", "hello all"]);
     assert!(String::from_utf8_lossy(&public.stderr).contains("public channel"));
 
-    let chats = json_lines(&lichen(&a, &["chats", "--json"]));
+    let chats = json_lines(&lichen(&a, &["chats", "--json"]).stdout);
     let find = |list: &[serde_json::Value], id: &str| {
         list.iter().find(|c| c["chat"] == id).cloned().unwrap()
     };
@@ -112,10 +84,10 @@ fn send_receive_receipts_and_read_through_the_cli() {
     // B learns A's feed and replies with a delivery receipt while serving.
     lichen(&b, &["contacts", "add", &a_ref, "--alias", "alice"]);
     sync(&b, &a);
-    let chats = json_lines(&lichen(&b, &["chats", "--json"]));
+    let chats = json_lines(&lichen(&b, &["chats", "--json"]).stdout);
     assert_eq!(find(&chats, &chat)["unread"], 1);
     assert_eq!(find(&chats, "ALL")["unread"], 1);
-    let msgs = json_lines(&lichen(&b, &["messages", "--chat", "alice", "--json"]));
+    let msgs = json_lines(&lichen(&b, &["messages", "--chat", "alice", "--json"]).stdout);
     assert_eq!(msgs.len(), 1);
     assert_eq!(
         (
@@ -143,7 +115,7 @@ fn send_receive_receipts_and_read_through_the_cli() {
     assert_eq!(state, "delivered");
 
     lichen(&b, &["read", "--chat", &chat]);
-    let chats = json_lines(&lichen(&b, &["chats", "--json"]));
+    let chats = json_lines(&lichen(&b, &["chats", "--json"]).stdout);
     assert_eq!(find(&chats, &chat)["unread"], 0);
     for _ in 0..3 {
         sync(&b, &a);
@@ -154,13 +126,13 @@ fn send_receive_receipts_and_read_through_the_cli() {
     assert_eq!(state_of(&a, &chat, "hi bob"), "read");
 
     // Everything, and search.
-    let all = json_lines(&lichen(&a, &["messages", "--json"]));
+    let all = json_lines(&lichen(&a, &["messages", "--json"]).stdout);
     let texts: Vec<_> = all.iter().filter_map(|m| m["text"].as_str()).collect();
     assert!(
         texts.contains(&"hi bob") && texts.contains(&"hello all"),
         "{texts:?}"
     );
-    let found = json_lines(&lichen(&b, &["messages", "--search", "HELLO", "--json"]));
+    let found = json_lines(&lichen(&b, &["messages", "--search", "HELLO", "--json"]).stdout);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["chat"], "ALL");
     // B's receipts are not messages; they are not listed as other entries for A either.
@@ -172,7 +144,7 @@ fn bad_references_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     lichen(&a, &["init"]);
-    let o = Command::new(env!("CARGO_BIN_EXE_lichen"))
+    let o = Command::new(bin())
         .arg("--data")
         .arg(&a)
         .args(["send", "--to", "nobody", "hi"])
@@ -180,7 +152,7 @@ fn bad_references_are_errors_not_panics() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown contact"));
-    let o = Command::new(env!("CARGO_BIN_EXE_lichen"))
+    let o = Command::new(bin())
         .arg("--data")
         .arg(&a)
         .args(["messages", "--chat", "@not-a-chat"])

@@ -2,39 +2,14 @@
 //! multicast between two network namespaces when this machine allows creating them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{bin, json_lines, lichen, my_ref, Killed};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_lichen")
-}
-
-fn lichen(data: &Path, args: &[&str]) -> Output {
-    let o = Command::new(bin())
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("LICHEN_DATA")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn json_lines(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(o.stdout.clone())
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// A node with an identity and `posts` public posts (every third one long).
 fn node_with_posts(data: &Path, posts: usize) -> String {
@@ -47,16 +22,7 @@ fn node_with_posts(data: &Path, posts: usize) -> String {
         };
         lichen(data, &["post", &text]);
     }
-    let id = json_lines(&lichen(data, &["id", "--json"]));
-    id[0]["ref"].as_str().unwrap().to_owned()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    my_ref(data)
 }
 
 #[test]
@@ -93,7 +59,7 @@ fn serve_and_connect_until_synced() {
             "--json",
         ],
     );
-    let lines = json_lines(&out);
+    let lines = json_lines(&out.stdout);
     let summary = lines
         .iter()
         .find(|l| l["event"] == "synced")
@@ -103,15 +69,15 @@ fn serve_and_connect_until_synced() {
 
     // B now holds A's feed byte for byte (stop A first: a store has one owner).
     drop(guard);
-    let theirs = json_lines(&lichen(&a, &["log", "--json"]));
-    let ours = json_lines(&lichen(&b, &["log", "--feed", &a_ref, "--json"]));
+    let theirs = json_lines(&lichen(&a, &["log", "--json"]).stdout);
+    let ours = json_lines(&lichen(&b, &["log", "--feed", &a_ref, "--json"]).stdout);
     assert_eq!(ours.len(), 12);
     for (x, y) in theirs.iter().zip(&ours) {
         assert_eq!(x["pkt"], y["pkt"]);
         assert_eq!(x["chunks"], y["chunks"]);
         assert_eq!(x["text"], y["text"]);
     }
-    let feeds = json_lines(&lichen(&b, &["feeds", "--json"]));
+    let feeds = json_lines(&lichen(&b, &["feeds", "--json"]).stdout);
     let a_feed = feeds.iter().find(|f| f["ref"] == a_ref.as_str()).unwrap();
     assert_eq!(
         (a_feed["seq"].as_u64(), a_feed["open_chains"].as_u64()),
@@ -162,8 +128,8 @@ fn udp_multicast_between_two_network_namespaces() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ours = json_lines(&lichen(&b, &["log", "--feed", &a_ref, "--json"]));
-    let theirs = json_lines(&lichen(&a, &["log", "--json"]));
+    let ours = json_lines(&lichen(&b, &["log", "--feed", &a_ref, "--json"]).stdout);
+    let theirs = json_lines(&lichen(&a, &["log", "--json"]).stdout);
     assert_eq!(
         ours.len(),
         9,
@@ -175,7 +141,7 @@ fn udp_multicast_between_two_network_namespaces() {
         assert_eq!(x["content"], y["content"]);
     }
     for f in &filled {
-        let ours = json_lines(&lichen(&b, &["log", "--feed", f, "--json"]));
+        let ours = json_lines(&lichen(&b, &["log", "--feed", f, "--json"]).stdout);
         assert_eq!(ours.len(), 1000, "feed {f}");
         assert!(
             ours.iter().all(|l| l["complete"] == true),

@@ -4,54 +4,14 @@
 //! `beacon decode` on vectors, on an invite and on garbage.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{bin, json_lines, lichen, my_ref, Killed};
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_lichen")
-}
-
-fn lichen(data: &Path, args: &[&str]) -> Output {
-    let o = Command::new(bin())
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("LICHEN_DATA")
-        .env_remove("LICHEN_RELAY")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn my_ref(data: &Path) -> String {
-    json_lines(&lichen(data, &["id", "--json"]).stdout)[0]["ref"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Waits for a child with a bound; returns its stdout.
 fn finish(mut child: Child, limit: Duration) -> Vec<u8> {

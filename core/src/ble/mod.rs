@@ -53,15 +53,7 @@ pub const NAME_PREFIX: &str = "tinySSB-";
 
 /// A UUID in its usual text form (`6e400001-7646-…`).
 pub fn uuid_text(u: u128) -> String {
-    let h = format!("{u:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    moneysocket::uuid::Uuid::from_bytes(u.to_be_bytes()).to_string()
 }
 
 #[cfg(test)]
