@@ -188,25 +188,26 @@ mod tests {
         .to_json_bytes()
     }
 
+    /// A session of `role` on `seed`'s rendezvous, with fixed randomness per role.
+    fn session(seed: &SharedSeed, role: TunnelRole) -> RelaySession {
+        let n = if role == TunnelRole::Inviter { 1 } else { 2 };
+        RelaySession::new(
+            seed,
+            seed.v1_rendezvous_id(),
+            role,
+            [n; 32],
+            Uuid::new_v4([n; 16]),
+            1.0,
+        )
+    }
+
     #[test]
     fn wait_pair_open_and_end() {
         let seed = SharedSeed::from_bytes([4; 16]);
         let rid = seed.v1_rendezvous_id();
-        let mut a = RelaySession::new(
-            &seed,
-            rid,
-            TunnelRole::Inviter,
-            [1; 32],
-            Uuid::new_v4([1; 16]),
-            1.0,
-        );
-        let mut b = RelaySession::new(
-            &seed,
-            rid,
-            TunnelRole::Acceptor,
-            [2; 32],
-            Uuid::new_v4([2; 16]),
-            1.0,
+        let (mut a, mut b) = (
+            session(&seed, TunnelRole::Inviter),
+            session(&seed, TunnelRole::Acceptor),
         );
         let req = Message::from_json_bytes(a.request_frame()).unwrap();
         assert_eq!(req.rendezvous_id(), Some(rid));
@@ -275,21 +276,9 @@ mod tests {
         let seed = SharedSeed::from_bytes(seed);
         let rid = seed.v1_rendezvous_id();
         assert_eq!(rid.to_string(), v["rendezvous_id"].as_str().unwrap());
-        let mut a = RelaySession::new(
-            &seed,
-            rid,
-            TunnelRole::Inviter,
-            [1; 32],
-            Uuid::new_v4([1; 16]),
-            1.0,
-        );
-        let mut b = RelaySession::new(
-            &seed,
-            rid,
-            TunnelRole::Acceptor,
-            [2; 32],
-            Uuid::new_v4([2; 16]),
-            1.0,
+        let (mut a, mut b) = (
+            session(&seed, TunnelRole::Inviter),
+            session(&seed, TunnelRole::Acceptor),
         );
         // Our request has the deployed client's fields in the deployed client's order.
         let sent = deployed_frames("A", "sent");
@@ -317,15 +306,7 @@ mod tests {
     #[test]
     fn foreign_frames() {
         let seed = SharedSeed::from_bytes([4; 16]);
-        let rid = seed.v1_rendezvous_id();
-        let mut a = RelaySession::new(
-            &seed,
-            rid,
-            TunnelRole::Inviter,
-            [1; 32],
-            Uuid::new_v4([1; 16]),
-            1.0,
-        );
+        let mut a = session(&seed, TunnelRole::Inviter);
         let other = SharedSeed::from_bytes([5; 16]).v1_rendezvous_id();
         assert!(matches!(
             a.on_frame(&notice(NoticeKind::NotReady, other)),
