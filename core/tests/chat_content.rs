@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{arr, hx, load, tagged};
+use common::{hx, load, tagged};
 use lichen::chat::content::{self, AppEntry, Payload, ReceiptKind};
 use lichen::chat::private_box::{self, Opener};
 use lichen::chat::tav::Tav;
@@ -15,15 +15,7 @@ use lichen::{FeedId, Identity};
 use proptest::prelude::*;
 
 fn feed_identity(label: &str) -> Identity {
-    let d = load("tinyssb-entries.json");
-    let id = d["identities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["label"] == label)
-        .unwrap()
-        .clone();
-    Identity::from_seed(&arr(&id["ed25519_seed"]))
+    common::vector_identity(label).0
 }
 
 #[test]

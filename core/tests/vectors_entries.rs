@@ -12,18 +12,6 @@ use lichen::wire::sidechain::{self, Chain20, Reassembly, SideChainError};
 use lichen::wire::Mid;
 use lichen::{FeedId, Identity};
 
-fn identity(label: &str) -> (Identity, serde_json::Value) {
-    let d = load("tinyssb-entries.json");
-    let id = d["identities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["label"] == label)
-        .unwrap()
-        .clone();
-    (Identity::from_seed(&arr(&id["ed25519_seed"])), id)
-}
-
 fn feeds() -> Vec<serde_json::Value> {
     load("tinyssb-entries.json")["feeds"]
         .as_array()
@@ -34,7 +22,7 @@ fn feeds() -> Vec<serde_json::Value> {
 #[test]
 fn identities_and_text_forms() {
     for label in ["feed1", "feed2"] {
-        let (me, v) = identity(label);
+        let (me, v) = common::vector_identity(label);
         let fid = *me.fid();
         assert_eq!(fid.to_hex(), v["fid"].as_str().unwrap());
         assert_eq!(fid.to_ref(), v["ssb_ref"].as_str().unwrap());
@@ -65,7 +53,7 @@ fn every_entry_is_reproduced_byte_for_byte() {
     let mut entries = 0;
     let mut chunks = 0;
     for feed in feeds() {
-        let (me, _) = identity(feed["identity"].as_str().unwrap());
+        let (me, _) = common::vector_identity(feed["identity"].as_str().unwrap());
         let mut prev = first_prev(me.fid());
         for e in feed["entries"].as_array().unwrap() {
             let seq = e["seq"].as_u64().unwrap() as u32;
@@ -153,7 +141,7 @@ fn inline_capacity_is_28_minus_varint() {
 fn tampering_is_caught_with_a_precise_error() {
     let net = Network::deployed();
     let feed = &feeds()[0];
-    let (me, _) = identity("feed1");
+    let (me, _) = common::vector_identity("feed1");
     let key = me.fid().key().unwrap();
     let e2 = &feed["entries"][1];
     let pkt = hx(&e2["pkt"]);
@@ -179,7 +167,7 @@ fn tampering_is_caught_with_a_precise_error() {
         entry::verify(&net, &key, 2, &prev, &pkt[..119]).unwrap_err(),
         EntryError::WrongLength(119)
     );
-    let other = identity("feed2").0.fid().key().unwrap();
+    let other = common::vector_identity("feed2").0.fid().key().unwrap();
     assert!(matches!(
         entry::verify(&net, &other, 2, &prev, &pkt),
         Err(EntryError::WrongDmx { .. })
@@ -201,7 +189,7 @@ fn tampering_is_caught_with_a_precise_error() {
 fn batch_and_run_verification_agree_with_single() {
     let net = Network::deployed();
     let feed = &feeds()[0];
-    let (me, _) = identity("feed1");
+    let (me, _) = common::vector_identity("feed1");
     let key = me.fid().key().unwrap();
     let pkts: Vec<Vec<u8>> = feed["entries"]
         .as_array()
@@ -224,7 +212,7 @@ fn batch_and_run_verification_agree_with_single() {
 
     // Mixed batch across feeds, with one bad item in the middle.
     let feed2 = &feeds()[1];
-    let key2 = identity("feed2").0.fid().key().unwrap();
+    let key2 = common::vector_identity("feed2").0.fid().key().unwrap();
     let p2 = hx(&feed2["entries"][0]["pkt"]);
     let mut p1 = pkts[0].clone();
     let items = vec![

@@ -11,6 +11,19 @@ pub fn load(name: &str) -> Json {
     serde_json::from_str(&text).unwrap()
 }
 
+/// An identity of `tinyssb-entries.json` by label, with its vector record.
+pub fn vector_identity(label: &str) -> (lichen::Identity, Json) {
+    let d = load("tinyssb-entries.json");
+    let id = d["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["label"] == label)
+        .unwrap()
+        .clone();
+    (lichen::Identity::from_seed(&arr(&id["ed25519_seed"])), id)
+}
+
 pub fn hx(j: &Json) -> Vec<u8> {
     hex::decode(j.as_str().expect("hex string")).expect("valid hex")
 }
