@@ -459,7 +459,7 @@ impl Medium {
         }
 
         let hearers = receptions.len();
-        tracing::trace!(%node, now, airtime_us, hearers, len = frame.len(), h = %hex::encode(&frame[frame.len().saturating_sub(4)..]), "lora transmit");
+        tracing::trace!(%node, now, airtime_us, hearers, len = frame.len(), crc = %hex::encode(&frame[frame.len().saturating_sub(4)..]), "lora transmit");
         self.in_flight.push(InFlight {
             seq: self.next_seq,
             from: sender,
