@@ -323,6 +323,15 @@ impl<C: Copy + Eq + Hash> Matchmaker<C> {
         self.conns.get(&conn).and_then(|e| e.peer)
     }
 
+    /// The two connections paired on `rid`, if it is paired (in no
+    /// particular order). A driver uses this to judge a pair before a
+    /// newcomer on the same id is refused.
+    pub fn pair_on(&self, rid: &RendezvousId) -> Option<(C, C)> {
+        self.conns
+            .iter()
+            .find_map(|(conn, e)| (e.rid == *rid).then_some((*conn, e.peer?)))
+    }
+
     /// Number of connections waiting for a peer.
     pub fn waiting_count(&self) -> usize {
         self.waiting.len()
@@ -380,6 +389,8 @@ mod tests {
         assert_eq!(m.peer(1), Some(2));
         assert_eq!(m.paired_count(), 2);
         assert_eq!(m.waiting_count(), 0);
+        assert!(matches!(m.pair_on(&rid(7)), Some((1, 2) | (2, 1))));
+        assert_eq!(m.pair_on(&rid(8)), None);
 
         assert_eq!(
             m.frame(1, &[0xff, 0x00]),
@@ -394,6 +405,7 @@ mod tests {
         assert!(end.contains(&Action::Close { conn: 1 }));
         assert_eq!(m.state(1), ConnState::Unknown);
         assert_eq!(m.paired_count(), 0);
+        assert_eq!(m.pair_on(&rid(7)), None);
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct RelayConfig {
     /// How long a client has to complete its HTTP request / WebSocket
     /// handshake.
     pub handshake_timeout: Duration,
+    /// How long a fresh pair has to carry a frame from each side. A pair
+    /// older than this in which one side (or neither) has sent anything
+    /// may be displaced by a newcomer on the same rendezvous id, instead of
+    /// the newcomer being refused (rendezvous squatting; ADR 0017).
+    pub two_way_timeout: Duration,
     /// How long a forwarder waits for room in its peer's outgoing queue
     /// before it closes the peer as a slow reader. Until then the sender is
     /// simply not read (TCP backpressure).
@@ -70,6 +75,7 @@ impl RelayConfig {
             wait_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(10),
+            two_way_timeout: Duration::from_secs(10),
             slow_reader_timeout: Duration::from_secs(10),
             max_frame: 64 * 1024,
             max_connections: 10_000,
@@ -99,6 +105,7 @@ impl RelayConfig {
             ("wait_timeout", self.wait_timeout),
             ("idle_timeout", self.idle_timeout),
             ("handshake_timeout", self.handshake_timeout),
+            ("two_way_timeout", self.two_way_timeout),
             ("slow_reader_timeout", self.slow_reader_timeout),
         ] {
             if d.is_zero() {

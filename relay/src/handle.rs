@@ -40,6 +40,9 @@ pub(crate) enum CloseCause {
     PendingLimit,
     /// Too many dropped frames.
     TooManyDropped,
+    /// Displaced by a newcomer on the same id: the pair never carried a
+    /// frame from both sides within `two_way_timeout` (END was queued first).
+    Displaced,
     /// The relay is shutting down.
     Shutdown,
 }
@@ -63,6 +66,7 @@ impl CloseCause {
             CloseCause::Protocol => (CloseCode::Protocol, "second rendezvous request"),
             CloseCause::PendingLimit => (CloseCode::Again, "too many clients waiting"),
             CloseCause::TooManyDropped => (CloseCode::Policy, "too many unexpected frames"),
+            CloseCause::Displaced => (CloseCode::Policy, "pair displaced: no two-way traffic"),
             CloseCause::Shutdown => (CloseCode::Away, "relay shutting down"),
         }
     }
@@ -79,6 +83,7 @@ impl CloseCause {
             CloseCause::Protocol => "protocol",
             CloseCause::PendingLimit => "pending_limit",
             CloseCause::TooManyDropped => "too_many_dropped",
+            CloseCause::Displaced => "displaced",
             CloseCause::Shutdown => "shutdown",
         }
     }
@@ -115,6 +120,10 @@ struct Control {
     closing: watch::Sender<Option<Closing>>,
     link: OnceLock<PeerLink>,
     text_notices: AtomicBool,
+    /// Relay clock (ms) when the connection was paired; `u64::MAX` before.
+    paired_ms: AtomicU64,
+    /// Whether the connection has had a frame forwarded to its peer.
+    spoke: AtomicBool,
 }
 
 impl Control {
@@ -154,6 +163,8 @@ impl ConnHandle {
             closing,
             link: OnceLock::new(),
             text_notices: AtomicBool::new(false),
+            paired_ms: AtomicU64::new(u64::MAX),
+            spoke: AtomicBool::new(false),
         });
         let ends = ConnEnds {
             rx,
@@ -206,6 +217,25 @@ impl ConnHandle {
         self.control.text_notices.store(text, Relaxed);
     }
 
+    /// Records that a frame of this connection reached its peer's queue.
+    pub(crate) fn mark_spoke(&self) {
+        if !self.control.spoke.load(Relaxed) {
+            self.control.spoke.store(true, Relaxed);
+        }
+    }
+
+    /// Whether a frame of this connection has reached its peer's queue.
+    pub(crate) fn has_spoken(&self) -> bool {
+        self.control.spoke.load(Relaxed)
+    }
+
+    /// The relay clock (ms) at which this connection was linked to its
+    /// peer; `None` until the link is made.
+    pub(crate) fn paired_ms(&self) -> Option<u64> {
+        let ms = self.control.paired_ms.load(Relaxed);
+        (ms != u64::MAX).then_some(ms)
+    }
+
     /// The peer, once paired.
     pub(crate) fn link(&self) -> Option<&PeerLink> {
         self.control.link.get()
@@ -222,5 +252,7 @@ impl ConnHandle {
         };
         let _ = a.control.link.set(to(b));
         let _ = b.control.link.set(to(a));
+        a.control.paired_ms.store(now_ms, Relaxed);
+        b.control.paired_ms.store(now_ms, Relaxed);
     }
 }

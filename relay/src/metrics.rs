@@ -40,11 +40,14 @@ pub enum RejectReason {
     /// A connection that dropped more than `max_dropped_frames` frames
     /// (closed, code 1008).
     TooManyDropped,
+    /// A pair displaced by a newcomer on its id because it never carried a
+    /// frame from both sides within `two_way_timeout` (counted per pair).
+    Displaced,
 }
 
 impl RejectReason {
     /// Every reason, in label order.
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 12] = [
         RejectReason::ConnLimit,
         RejectReason::IpLimit,
         RejectReason::BadRequest,
@@ -56,6 +59,7 @@ impl RejectReason {
         RejectReason::Protocol,
         RejectReason::PendingLimit,
         RejectReason::TooManyDropped,
+        RejectReason::Displaced,
     ];
 
     /// The Prometheus label value.
@@ -72,6 +76,7 @@ impl RejectReason {
             RejectReason::Protocol => "protocol",
             RejectReason::PendingLimit => "pending_limit",
             RejectReason::TooManyDropped => "too_many_dropped",
+            RejectReason::Displaced => "displaced",
         }
     }
 

@@ -195,10 +195,11 @@ impl Reader {
                 let hex = rendezvous_id.to_string();
                 Span::current().record("rid", hex.get(..8).unwrap_or(&hex));
                 debug!(text, "rendezvous requested");
+                let now = self.shared.now_ms();
                 let effects =
                     self.shared
                         .table
-                        .request(&self.me, rendezvous_id, &request_uuid, text);
+                        .request(&self.me, rendezvous_id, &request_uuid, text, now);
                 return self.apply(effects, None).await;
             }
         }
@@ -279,6 +280,8 @@ impl Reader {
 
     fn forwarded(&self, len: usize) {
         self.shared.metrics.forwarded(len);
+        // Two-way traffic protects a pair from displacement (see `table`).
+        self.me.mark_spoke();
         if let Some(link) = &self.link {
             link.activity.store(self.shared.now_ms(), Relaxed);
         }

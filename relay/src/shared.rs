@@ -50,7 +50,11 @@ impl Shared {
             .max_frame_size(Some(config.max_frame))
             .max_message_size(Some(config.max_frame));
         Shared {
-            table: Table::new(Arc::clone(&metrics), config.max_pending),
+            table: Table::new(
+                Arc::clone(&metrics),
+                config.max_pending,
+                config.two_way_timeout,
+            ),
             config,
             metrics,
             ws_config,
