@@ -19,6 +19,8 @@ fi
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 echo "== format"
 cargo fmt --all -- --check
+echo "== the protocol crate stays sans-IO"
+scripts/check-proto-deps.sh
 echo "== lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"

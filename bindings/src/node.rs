@@ -9,7 +9,7 @@ use lichen::chat::tav::Tav;
 use lichen::feed::{self, Content};
 use lichen::node::{Node, NodeConfig};
 use lichen::store::{SledStore, Store};
-use lichen::{FeedId, Identity};
+use lichen::{FeedId, Identity, IdentityFile};
 
 use crate::LichenError;
 

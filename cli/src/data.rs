@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use lichen::store::SledStore;
-use lichen::Identity;
+use lichen::{Identity, IdentityFile};
 
 /// Where a node keeps its files.
 #[derive(Debug, Clone)]

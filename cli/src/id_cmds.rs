@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use lichen::{FeedId, Identity};
+use lichen::{FeedId, Identity, IdentityFile};
 
 use crate::data::DataDir;
 

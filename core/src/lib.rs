@@ -1,7 +1,9 @@
 //! Lichen core: the tinySSB wire format, identities, feeds, replication and chat.
 //!
-//! The house is described in `docs/ARCHITECTURE.md`. This crate knows nothing about FFI, UI
-//! or a particular radio; its protocol code is sans-IO.
+//! The house is described in `docs/ARCHITECTURE.md`. This crate does the I/O — stores, the
+//! node runtime, links, the chat service, BLE, invites — over the sans-IO protocol crate
+//! `lichen_proto`, whose modules it re-exports under the same names. It knows nothing about
+//! FFI, UI or a particular radio.
 
 pub mod ble;
 pub mod chat;
@@ -13,8 +15,11 @@ pub mod invite;
 pub mod node;
 pub mod sim;
 pub mod store;
-pub mod sync;
-pub mod wire;
 
-pub use identity::{FeedId, FeedKey, Identity, IdentityError};
+/// The sans-IO replication engine (from `lichen_proto`).
+pub use lichen_proto::sync;
+/// The bytes on the wire (from `lichen_proto`).
+pub use lichen_proto::wire;
+
+pub use identity::{FeedId, FeedKey, Identity, IdentityError, IdentityFile};
 pub use wire::{Dmx, Mid};

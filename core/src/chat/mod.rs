@@ -7,19 +7,17 @@
 //! * [`Chats`]: the service a UI uses — list, open, page, send, mark read, search, contacts,
 //!   events — over a chat index derived from the feed logs (`index`, `ingest`, `search`).
 
-pub mod chat_id;
 pub mod contacts;
-pub mod content;
 mod index;
 mod ingest;
 mod inner;
 mod other;
-pub mod private_box;
 mod search;
 mod service;
-pub mod tav;
 mod texts;
 mod types;
+
+pub use lichen_proto::chat::{chat_id, content, private_box, tav};
 
 pub use chat_id::{ChatId, ChatIdError};
 pub use service::{Chats, ChatsConfig};

@@ -1,5 +1,4 @@
 //! Deterministic simulation of radio media for tests, the simulator and benchmarks.
 
-pub mod lora;
+pub use lichen_proto::sim::lora;
 pub mod net;
-mod topology;

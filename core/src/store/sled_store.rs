@@ -66,7 +66,7 @@ impl SledKv {
                 {
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                other => break other?,
+                other => break other.map_err(super::backend)?,
             }
         };
         let db_path = dir.join("db");
@@ -157,7 +157,11 @@ fn write_all_at(f: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()
 
 impl Kv for SledKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(key)?.map(|v| v.to_vec()))
+        Ok(self
+            .db
+            .get(key)
+            .map_err(super::backend)?
+            .map(|v| v.to_vec()))
     }
 
     fn apply(&self, pairs: Pairs, removals: Vec<Vec<u8>>) -> Result<(), StoreError> {
@@ -168,23 +172,26 @@ impl Kv for SledKv {
         for k in removals {
             batch.remove(k);
         }
-        Ok(self.db.apply_batch(batch)?)
+        self.db.apply_batch(batch).map_err(super::backend)
     }
 
     fn scan(&self, prefix: &[u8]) -> Result<Pairs, StoreError> {
         self.db
             .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(super::backend)
+            })
             .collect()
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.db.flush().map_err(super::backend)?;
         Ok(())
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.db.flush().map_err(super::backend)?;
         self.db_file
             .sync_all()
             .map_err(|e| io_err("syncing", &self.root.join("db"), e))
