@@ -16,6 +16,8 @@ pub mod node;
 pub mod sim;
 pub mod store;
 
+/// LoRa time on air, region plans and the duty budget (from `lichen_proto`).
+pub use lichen_proto::lora;
 /// The sans-IO replication engine (from `lichen_proto`).
 pub use lichen_proto::sync;
 /// The bytes on the wire (from `lichen_proto`).

@@ -9,6 +9,7 @@
 
 pub mod chat;
 pub mod identity;
+pub mod lora;
 pub mod sim;
 pub mod store;
 pub mod sync;
