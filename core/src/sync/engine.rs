@@ -157,7 +157,10 @@ pub enum Event {
         /// The entry.
         seq: u32,
     },
-    /// A peer's WANT showed it holds a feed up to `seq`.
+    /// A peer's WANT showed it holds a feed up to `seq` (reported when that face's value
+    /// rises). For the own feed `seq` is at most what we hold; for other feeds it is only the
+    /// peer's word, a hint. A WANT proves nothing: whoever counts on it must check it
+    /// against what was sent (see `chat::inner`).
     PeerHolds {
         /// Where the WANT came from.
         face: FaceId,
@@ -226,7 +229,8 @@ pub struct FeedProgress {
     pub fid: FeedId,
     /// Entries held.
     pub held: u32,
-    /// The most any peer showed it holds.
+    /// The most any peer showed it holds: for the own feed at most `held`, for others the
+    /// peers' word (a hint, up to `u32::MAX - 1`).
     pub peer_max: u32,
     /// Side chains still incomplete.
     pub open_chains: usize,
@@ -246,6 +250,8 @@ pub struct Engine {
     faces: BTreeMap<FaceId, FaceState>,
     stash: Stash,
     peer_holds: BTreeMap<FeedId, u32>,
+    /// What each face showed it holds, per feed (events fire when one rises).
+    face_holds: BTreeMap<(FaceId, FeedId), u32>,
     want_offs: usize,
     chnk_offs: usize,
     next_goset: Millis,
@@ -289,6 +295,7 @@ impl Engine {
             expected_chunks: BTreeMap::new(),
             faces: BTreeMap::new(),
             peer_holds: BTreeMap::new(),
+            face_holds: BTreeMap::new(),
             want_offs: 0,
             chnk_offs: 0,
             next_goset: 0,
@@ -352,6 +359,7 @@ impl Engine {
                 !slots.is_empty()
             });
             self.peer_holds.remove(&fid);
+            self.face_holds.retain(|(_, f), _| *f != fid);
             for f in self.faces.values_mut() {
                 f.forget_feed(&fid);
             }
@@ -386,6 +394,7 @@ impl Engine {
     /// Forgets a link and what was queued for it.
     pub fn remove_face(&mut self, id: FaceId) {
         self.faces.remove(&id);
+        self.face_holds.retain(|(f, _), _| *f != id);
     }
 
     /// The GOset.
@@ -427,7 +436,13 @@ impl Engine {
             .map(|(fid, st)| FeedProgress {
                 fid: *fid,
                 held: st.next_seq - 1,
-                peer_max: self.peer_holds.get(fid).copied().unwrap_or(0),
+                peer_max: self.peer_holds.get(fid).map_or(0, |&m| {
+                    if self.own == Some(*fid) {
+                        m.min(st.next_seq - 1)
+                    } else {
+                        m
+                    }
+                }),
                 open_chains: self
                     .expected_chunks
                     .values()
@@ -756,10 +771,17 @@ impl Engine {
             if s == 0 {
                 continue;
             }
-            let held = s - 1;
+            let mut held = s - 1;
+            if self.own == Some(fid) {
+                // Nobody holds more of my feed than I wrote.
+                held = held.min(self.feeds.get(&fid).map_or(0, |st| st.next_seq - 1));
+            }
             let best = self.peer_holds.entry(fid).or_insert(0);
-            if held > *best {
-                *best = held;
+            *best = (*best).max(held);
+            // Per face, so that a peer's inflated word cannot hide another peer's progress.
+            let this_face = self.face_holds.entry((face, fid)).or_insert(0);
+            if held > *this_face {
+                *this_face = held;
                 self.events.push(Event::PeerHolds {
                     face,
                     fid,
@@ -1311,5 +1333,53 @@ mod tests {
         let _ = e.poll(2_500);
         e.on_packet(PEER, &wire_goset::encode_novelty(&net, &key(200)), 2_501);
         assert_eq!(e.goset().len(), 3);
+    }
+
+    #[test]
+    fn a_want_cannot_claim_more_of_my_feed_than_i_wrote() {
+        let (mut e, store) = engine(Config::default());
+        let me = Identity::from_seed(&[9; 32]);
+        for i in 0..3u8 {
+            crate::feed::publish(store.as_ref(), &Network::deployed(), &me, &[i]).unwrap();
+        }
+        e.add_feed(*me.fid()).unwrap();
+        e.set_own_feed(*me.fid());
+        let other = key(77);
+        e.add_feed(other).unwrap();
+        e.add_face(PEER, FaceProfile::fast());
+        e.add_face(FaceId(2), FaceProfile::fast());
+        let net = Network::deployed();
+        let n = e.goset().len();
+        let all_max = Want {
+            offs: 0,
+            next: vec![u32::MAX; n],
+        }
+        .encode(&net, &e.goset().state());
+        e.on_packet(PEER, &all_max, 0);
+        let holds: Vec<(FeedId, u32)> = e
+            .take_events()
+            .into_iter()
+            .filter_map(|ev| match ev {
+                Event::PeerHolds { fid, seq, .. } => Some((fid, seq)),
+                _ => None,
+            })
+            .collect();
+        assert!(holds.contains(&(*me.fid(), 3)));
+        assert!(holds.contains(&(other, u32::MAX - 1)));
+        let p = e.progress();
+        let mine = p.iter().find(|p| p.fid == *me.fid()).unwrap();
+        assert_eq!((mine.held, mine.peer_max), (3, 3));
+        // Another face's honest progress is still reported.
+        let two = Want {
+            offs: 0,
+            next: vec![3; n],
+        }
+        .encode(&net, &e.goset().state());
+        e.on_packet(FaceId(2), &two, 1);
+        assert!(e.take_events().contains(&Event::PeerHolds {
+            face: FaceId(2),
+            fid: *me.fid(),
+            seq: 2
+        }));
     }
 }
