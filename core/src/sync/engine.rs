@@ -988,14 +988,21 @@ impl Engine {
         interval - u64::from(self.rng.next_u32()) % spread
     }
 
-    /// When `poll` next has something to do.
+    /// When `poll` next has something to do: [`Millis::MAX`] if nothing will be due until
+    /// a face is added or a packet arrives. Rounds and requests need a face, so with none
+    /// only the expiry of learned GOset keys can be due (an idle node sleeps instead of
+    /// polling timers it cannot act on).
     pub fn next_wakeup(&self) -> Millis {
-        let mut t = self.next_goset.min(self.next_want);
+        let mut t = self
+            .goset
+            .next_expiry(self.agreed_at)
+            .unwrap_or(Millis::MAX);
+        if self.faces.is_empty() {
+            return t;
+        }
+        t = t.min(self.next_goset).min(self.next_want);
         if self.fresh_data {
             t = t.min(self.last_rx.saturating_add(self.cfg.quiet_before_rewant));
-        }
-        if let Some(x) = self.goset.next_expiry(self.agreed_at) {
-            t = t.min(x);
         }
         for f in self.faces.values() {
             if let Some(w) = f.wakeup() {
@@ -1381,5 +1388,20 @@ mod tests {
             fid: *me.fid(),
             seq: 2
         }));
+    }
+
+    #[test]
+    fn without_a_face_nothing_is_due() {
+        let (mut e, _store) = engine(Config::default());
+        e.add_feed(key(1)).unwrap();
+        assert_eq!(e.next_wakeup(), Millis::MAX);
+        assert!(e.poll(5).is_empty());
+        assert_eq!(e.next_wakeup(), Millis::MAX);
+        e.add_face(PEER, FaceProfile::fast());
+        assert_eq!(e.next_wakeup(), 0);
+        assert!(!e.poll(10).is_empty());
+        assert!(e.next_wakeup() > 10);
+        e.remove_face(PEER);
+        assert_eq!(e.next_wakeup(), Millis::MAX);
     }
 }
