@@ -720,6 +720,9 @@ impl Engine {
             match added {
                 Added::New => {
                     self.keys_budget = self.keys_budget.saturating_sub(1);
+                    if self.goset.index_of(&fid).is_none() {
+                        continue; // evicted again by a later key of the same claim
+                    }
                     // In memory only: a peer's word is not worth a place on disk until the
                     // feed shows an entry (then `accepted` persists it).
                     if let Err(err) = self.load_feed(&fid) {

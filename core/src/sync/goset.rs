@@ -140,7 +140,8 @@ impl Goset {
         self.keys.get(i)
     }
 
-    /// The largest claim count seen from a peer: a peer with more keys than we hold.
+    /// The largest claim count a peer sent since the last round: a peer with more keys than
+    /// we hold.
     pub fn largest_claim_span(&self) -> u8 {
         self.largest_claim_span
     }
@@ -366,6 +367,9 @@ impl Goset {
                 out.push(GosetOut::Novelty(n));
             }
         }
+        // Only claims heard since this round count for the next: one claim with a count of
+        // 255 must not hold our novelties back for ever.
+        self.largest_claim_span = 0;
         if let Some(c) = self.full_claim() {
             out.push(GosetOut::Claim(c));
         }
@@ -641,5 +645,27 @@ mod tests {
         // The oldest were forgotten, the newest are still kept out.
         assert_eq!(a.learn(keys[0], 10), Added::New);
         assert_eq!(a.learn(keys[1099], 10), Added::Quarantined);
+    }
+
+    #[test]
+    fn one_huge_claim_does_not_silence_novelties_for_ever() {
+        let mut a = Goset::new(MAX_KEYS);
+        a.add(fid(1));
+        let (lo, hi) = (fid(2), fid(3));
+        a.on_claim(
+            Claim {
+                lo,
+                hi,
+                xor: [7; 32],
+                cnt: 255,
+            },
+            0,
+        );
+        assert!(!a.in_sync());
+        let first = a.round();
+        assert!(!first.iter().any(|o| matches!(o, GosetOut::Novelty(_))));
+        assert!(a.in_sync() || a.largest_claim_span() < 255);
+        let second = a.round();
+        assert!(second.iter().any(|o| matches!(o, GosetOut::Novelty(_))));
     }
 }
