@@ -451,7 +451,17 @@ impl EngineTask {
         let ms = |t: Instant| t.duration_since(start).as_millis() as u64;
         let mut batch: Vec<(FaceId, Vec<u8>)> = Vec::new();
         let done = loop {
-            let deadline = start + Duration::from_millis(self.engine.next_wakeup());
+            // Nothing due (no face): sleep until a command or a packet comes.
+            let wakeup = self.engine.next_wakeup();
+            let deadline = (wakeup != u64::MAX)
+                .then(|| start.checked_add(Duration::from_millis(wakeup)))
+                .flatten();
+            let timer = async move {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 cmd = cmd_rx.recv() => match cmd {
                     None => break None,
@@ -479,7 +489,7 @@ impl EngineTask {
                     }
                     batch.clear();
                 }
-                _ = tokio::time::sleep_until(deadline) => {}
+                () = timer => {}
             }
             let now = Instant::now();
             for out in self.engine.poll(ms(now)) {

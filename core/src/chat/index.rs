@@ -127,7 +127,7 @@ pub(crate) struct Index {
     pub read: Tree,
     /// Local: feed → the alias I gave it.
     pub alias: Tree,
-    /// Local: `sent_upto`, `stored_upto` of my feed.
+    /// Local: `sent_upto`, `arrived_upto`, `stored_upto` of my feed.
     pub local: Tree,
 }
 
@@ -456,9 +456,18 @@ impl Index {
         Ok((out, more))
     }
 
-    /// A local counter (`sent_upto`, `stored_upto`).
+    /// A local counter (`sent_upto`, `arrived_upto`, `stored_upto`).
     pub fn local_u32(&self, name: &str) -> Result<u32, ChatError> {
         Ok(be32(self.local.get(name)?))
+    }
+
+    /// Lowers a local counter to at most `to`; true if it was higher.
+    pub fn lower_local(&self, name: &str, to: u32) -> Result<bool, ChatError> {
+        if self.local_u32(name)? <= to {
+            return Ok(false);
+        }
+        self.local.insert(name, &to.to_be_bytes())?;
+        Ok(true)
     }
 
     /// Raises a local counter; returns the old value if it rose.

@@ -62,6 +62,9 @@ impl Inner {
     pub(crate) fn refresh_all(&self) -> Result<(), ChatError> {
         let _g = self.lock();
         let mut work = Work::default();
+        if self.clamp_counters()? {
+            work.events.push(ChatEvent::Reload);
+        }
         self.index_feed(&self.fid, &mut work)?;
         for (fid, _) in self.store.feeds()? {
             if fid != self.fid {
@@ -80,6 +83,15 @@ impl Inner {
 
     pub(crate) fn on_node_event(&self, e: NodeEvent) -> Result<(), ChatError> {
         match e {
+            NodeEvent::Sync(Event::EntryAdded { fid, seq, .. }) if fid == self.fid => {
+                // My own entry came in from a peer (a restore): it has been elsewhere.
+                {
+                    let _g = self.lock();
+                    let to = seq.min(self.frontier()?);
+                    self.ix.raise_local("arrived_upto", to)?;
+                }
+                self.refresh_feed(&fid)
+            }
             NodeEvent::Sync(Event::EntryAdded { fid, .. } | Event::ChainComplete { fid, .. }) => {
                 self.refresh_feed(&fid)
             }
@@ -93,9 +105,46 @@ impl Inner {
         }
     }
 
-    /// Raises a delivery counter of my feed and announces the messages it moved.
+    /// The last entry of my feed in the store (0: none).
+    fn frontier(&self) -> Result<u32, ChatError> {
+        Ok(self.store.frontier(&self.fid)?.map_or(0, |f| f.seq))
+    }
+
+    /// How far `counter` may go on the evidence: never past my frontier, and *stored* never
+    /// past what has been elsewhere (sent on a face, or arrived from a peer). A peer's WANT
+    /// is only its word; it cannot make an entry stored that never left this device.
+    fn bound(&self, counter: &str) -> Result<u32, ChatError> {
+        let frontier = self.frontier()?;
+        Ok(if counter == "stored_upto" {
+            let elsewhere = self
+                .ix
+                .local_u32("sent_upto")?
+                .max(self.ix.local_u32("arrived_upto")?);
+            frontier.min(elsewhere)
+        } else {
+            frontier
+        })
+    }
+
+    /// Brings persisted counters back within their bounds (a store written by an older
+    /// version, a log cut back after a power loss); true if one was lowered. Write lock held.
+    fn clamp_counters(&self) -> Result<bool, ChatError> {
+        let mut lowered = false;
+        // Stored last: its bound depends on the other two.
+        for counter in ["sent_upto", "arrived_upto", "stored_upto"] {
+            lowered |= self.ix.lower_local(counter, self.bound(counter)?)?;
+        }
+        if lowered {
+            warn!("delivery counters exceeded the evidence and were lowered");
+        }
+        Ok(lowered)
+    }
+
+    /// Raises a delivery counter of my feed (as far as the evidence allows) and announces
+    /// the messages it moved.
     fn advance(&self, counter: &str, to: u32, state: DeliveryState) -> Result<(), ChatError> {
         let _g = self.lock();
+        let to = to.min(self.bound(counter)?);
         let Some(old) = self.ix.raise_local(counter, to)? else {
             return Ok(());
         };
@@ -264,5 +313,45 @@ impl Inner {
         } else {
             DeliveryState::Written
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use crate::chat::{ChatId, Chats, ChatsConfig, DeliveryState};
+    use crate::identity::Identity;
+    use crate::store::{SledStore, Store};
+
+    #[test]
+    fn counters_poisoned_by_an_older_version_are_lowered_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("s")).unwrap());
+        let open = || {
+            Chats::open(
+                &dir.path().join("c"),
+                store.clone(),
+                Identity::from_seed(&[5; 32]),
+                ChatsConfig::default(),
+            )
+            .unwrap()
+        };
+        let chats = open();
+        let m1 = chats.send(&ChatId::Public, "one").unwrap().mid;
+        let m2 = chats.send(&ChatId::Public, "two").unwrap().mid;
+        // What the old code left after one stranger's WANT [0, 2^32-1], entry 1 sent once.
+        let local = &chats.inner.ix.local;
+        local
+            .insert("stored_upto", &(u32::MAX - 1).to_be_bytes())
+            .unwrap();
+        local.insert("sent_upto", &1u32.to_be_bytes()).unwrap();
+        drop(chats);
+        let chats = open();
+        let st = |m| chats.message(m).unwrap().unwrap().state.unwrap();
+        assert_eq!(st(&m1), DeliveryState::Stored);
+        assert_eq!(st(&m2), DeliveryState::Written);
+        assert_eq!(chats.inner.ix.local_u32("stored_upto").unwrap(), 1);
     }
 }

@@ -19,7 +19,7 @@ use tracing::{debug, trace};
 
 use super::airtime::BudgetEvent;
 use super::face::{FaceId, FaceProfile, FaceState, Millis};
-use super::goset::{Added, Goset, GosetOut, MAX_KEYS};
+use super::goset::{Added, Goset, GosetOut, DEFAULT_QUARANTINE, DEFAULT_TTL, MAX_KEYS};
 use super::repair::Answer;
 use super::stash::Stash;
 use crate::identity::{FeedId, FeedKey};
@@ -47,8 +47,14 @@ pub struct Config {
     pub want_interval: Millis,
     /// After new data arrived, re-request once no packet came for this long.
     pub quiet_before_rewant: Millis,
-    /// Keys learned from the network per GOset round (bounds novelty floods).
+    /// Keys learned from the network per GOset interval (bounds novelty floods; early
+    /// rounds do not refill it).
     pub new_keys_per_round: usize,
+    /// How long a key learned from a peer may wait for its first entry before it leaves the
+    /// GOset (ADR 0012).
+    pub provisional_ttl: Millis,
+    /// How long such a dropped key is refused when a peer names it again.
+    pub quarantine_for: Millis,
     /// Unplaced 120-byte packets kept for when the packet they follow arrives (0: none;
     /// see [`super::stash`]).
     pub stash: usize,
@@ -62,6 +68,8 @@ impl Default for Config {
             want_interval: 1_000,
             quiet_before_rewant: 15,
             new_keys_per_round: 16,
+            provisional_ttl: DEFAULT_TTL,
+            quarantine_for: DEFAULT_QUARANTINE,
             stash: 0,
         }
     }
@@ -113,7 +121,7 @@ pub enum Event {
         /// The entry.
         seq: u32,
     },
-    /// A feed joined the GOset (and is now replicated).
+    /// A feed joined the GOset (and is now replicated; provisionally if a peer named it).
     FeedAdded {
         /// The feed.
         fid: FeedId,
@@ -122,6 +130,12 @@ pub enum Event {
     GosetFull {
         /// The key refused.
         refused: FeedId,
+    },
+    /// A key a peer named left the GOset: no entry came for it in time, or a newer key
+    /// needed its place (ADR 0012).
+    FeedDropped {
+        /// The feed.
+        fid: FeedId,
     },
     /// A LoRa face spent its duty-cycle budget; it sends again at `resumes_at`.
     AirtimeSpent {
@@ -143,7 +157,10 @@ pub enum Event {
         /// The entry.
         seq: u32,
     },
-    /// A peer's WANT showed it holds a feed up to `seq`.
+    /// A peer's WANT showed it holds a feed up to `seq` (reported when that face's value
+    /// rises). For the own feed `seq` is at most what we hold; for other feeds it is only the
+    /// peer's word, a hint. A WANT proves nothing: whoever counts on it must check it
+    /// against what was sent (see `chat::inner`).
     PeerHolds {
         /// Where the WANT came from.
         face: FaceId,
@@ -182,7 +199,7 @@ pub struct Stats {
     pub dropped_bad_entry: u64,
     /// Malformed GOset, WANT or CHNK packets.
     pub dropped_malformed: u64,
-    /// Keys refused by the per-round budget or the cap.
+    /// Keys refused by the per-round budget, the cap, as invalid or as quarantined.
     pub dropped_keys: u64,
     /// Answers not queued because a face's queue was full.
     pub dropped_queue_full: u64,
@@ -212,7 +229,8 @@ pub struct FeedProgress {
     pub fid: FeedId,
     /// Entries held.
     pub held: u32,
-    /// The most any peer showed it holds.
+    /// The most any peer showed it holds: for the own feed at most `held`, for others the
+    /// peers' word (a hint, up to `u32::MAX - 1`).
     pub peer_max: u32,
     /// Side chains still incomplete.
     pub open_chains: usize,
@@ -232,6 +250,8 @@ pub struct Engine {
     faces: BTreeMap<FaceId, FaceState>,
     stash: Stash,
     peer_holds: BTreeMap<FeedId, u32>,
+    /// What each face showed it holds, per feed (events fire when one rises).
+    face_holds: BTreeMap<(FaceId, FeedId), u32>,
     want_offs: usize,
     chnk_offs: usize,
     next_goset: Millis,
@@ -240,6 +260,8 @@ pub struct Engine {
     last_activity: Millis,
     fresh_data: bool,
     keys_budget: usize,
+    /// When the key budget is refilled next.
+    budget_at: Millis,
     agreed_at: Option<Millis>,
     rng: ChaCha8Rng,
     events: Vec<Event>,
@@ -262,9 +284,10 @@ impl Engine {
             chnk_dmx: net.chnk_dmx(&[0; 32]),
             net,
             store,
-            goset: Goset::new(cfg.max_feeds),
+            goset: Goset::with_ttl(cfg.max_feeds, cfg.provisional_ttl, cfg.quarantine_for),
             stash: Stash::new(cfg.stash),
             keys_budget: cfg.new_keys_per_round,
+            budget_at: 0,
             agreed_at: None,
             cfg,
             feeds: BTreeMap::new(),
@@ -272,6 +295,7 @@ impl Engine {
             expected_chunks: BTreeMap::new(),
             faces: BTreeMap::new(),
             peer_holds: BTreeMap::new(),
+            face_holds: BTreeMap::new(),
             want_offs: 0,
             chnk_offs: 0,
             next_goset: 0,
@@ -285,29 +309,63 @@ impl Engine {
             own: None,
             own_queued: BTreeMap::new(),
         };
+        // Persisted members are anchored: added locally or holding entries. Bytes that are
+        // not a key (a store written by an older version) are skipped.
         for fid in e.store.members()? {
-            e.goset.add(fid);
-            e.load_feed(&fid)?;
+            if fid.key().is_err() {
+                debug!(?fid, "skipping a persisted GOset member that is not a key");
+                continue;
+            }
+            if e.goset.add(fid) == Added::New {
+                e.load_feed(&fid)?;
+            }
         }
-        e.update_dmxs();
+        e.set_changed();
         Ok(e)
     }
 
-    /// Adds a feed to replicate (the own feed, a contact's); persisted in the store.
+    /// Adds a feed to replicate (the own feed, a contact's, an invite's): anchored in the
+    /// GOset and persisted in the store. A key a peer had named becomes anchored.
     pub fn add_feed(&mut self, fid: FeedId) -> Result<Added, StoreError> {
         if fid.key().is_err() {
+            return Ok(Added::Known);
+        }
+        if self.goset.anchor(&fid) {
+            self.store.add_member(&fid)?;
             return Ok(Added::Known);
         }
         let added = self.goset.add(fid);
         if added == Added::New {
             self.store.add_member(&fid)?;
             self.load_feed(&fid)?;
-            self.update_dmxs();
+            self.set_changed();
             self.events.push(Event::FeedAdded { fid });
             self.want_offs = self.rng.next_u32() as usize;
             self.next_goset = 0;
         }
         Ok(added)
+    }
+
+    /// After the set changed: drops the state of keys that left it, rebinds the DMXs.
+    fn set_changed(&mut self) {
+        for fid in self.goset.take_removed() {
+            debug!(?fid, "GOset key dropped");
+            if let Some(st) = self.feeds.remove(&fid) {
+                let dmx = Name::new(&self.net, &fid, st.next_seq, &st.prev).dmx();
+                self.by_dmx.remove(&dmx);
+            }
+            self.expected_chunks.retain(|_, slots| {
+                slots.retain(|s| s.fid != fid);
+                !slots.is_empty()
+            });
+            self.peer_holds.remove(&fid);
+            self.face_holds.retain(|(_, f), _| *f != fid);
+            for f in self.faces.values_mut() {
+                f.forget_feed(&fid);
+            }
+            self.events.push(Event::FeedDropped { fid });
+        }
+        self.update_dmxs();
     }
 
     /// Names the feed this node authors, so that sending its entries is reported
@@ -336,6 +394,7 @@ impl Engine {
     /// Forgets a link and what was queued for it.
     pub fn remove_face(&mut self, id: FaceId) {
         self.faces.remove(&id);
+        self.face_holds.retain(|(f, _), _| *f != id);
     }
 
     /// The GOset.
@@ -377,7 +436,13 @@ impl Engine {
             .map(|(fid, st)| FeedProgress {
                 fid: *fid,
                 held: st.next_seq - 1,
-                peer_max: self.peer_holds.get(fid).copied().unwrap_or(0),
+                peer_max: self.peer_holds.get(fid).map_or(0, |&m| {
+                    if self.own == Some(*fid) {
+                        m.min(st.next_seq - 1)
+                    } else {
+                        m
+                    }
+                }),
                 open_chains: self
                     .expected_chunks
                     .values()
@@ -551,6 +616,10 @@ impl Engine {
     /// the feed's next DMX, the event.
     fn accepted(&mut self, fid: &FeedId, seq: u32, e: &Entry, mid: Mid, now: Millis) {
         self.stats.entries += 1;
+        if self.goset.anchor(fid) {
+            // The first entry of a key a peer named: it is a feed now, keep it.
+            self.persist_member(fid);
+        }
         self.fresh_data = true;
         self.last_activity = now;
         let mut missing = 0;
@@ -627,22 +696,23 @@ impl Engine {
                 {
                     self.agreed_at = Some(now);
                 }
-                if self.keys_budget == 0 && !self.goset.keys().contains(&c.lo) {
+                let known = |k: &FeedId| self.goset.index_of(k).is_some();
+                if self.keys_budget == 0 && !(known(&c.lo) && known(&c.hi)) {
                     self.stats.dropped_keys += 1;
                     return;
                 }
-                self.goset.on_claim(c)
+                self.goset.on_claim(c, now)
             }
             GosetPacket::Novelty(fid) => {
                 if self.goset.index_of(&fid).is_some() {
                     return;
                 }
-                if self.keys_budget == 0 || fid.key().is_err() {
+                if self.keys_budget == 0 {
                     self.stats.dropped_keys += 1;
-                    trace!(?face, "dropped novelty: key budget spent or not a key");
+                    trace!(?face, "dropped novelty: key budget spent");
                     return;
                 }
-                vec![(fid, self.goset.on_novelty(fid))]
+                vec![(fid, self.goset.on_novelty(fid, now))]
             }
             GosetPacket::Zap => return,
         };
@@ -650,13 +720,19 @@ impl Engine {
             match added {
                 Added::New => {
                     self.keys_budget = self.keys_budget.saturating_sub(1);
-                    if let Err(err) = self
-                        .store
-                        .add_member(&fid)
-                        .and_then(|_| self.load_feed(&fid))
-                    {
+                    if self.goset.index_of(&fid).is_none() {
+                        continue; // evicted again by a later key of the same claim
+                    }
+                    // In memory only: a peer's word is not worth a place on disk until the
+                    // feed shows an entry (then `accepted` persists it).
+                    if let Err(err) = self.load_feed(&fid) {
                         self.stats.store_errors += 1;
-                        debug!(%err, "could not persist a new GOset key");
+                        debug!(%err, "could not read a new GOset key's feed");
+                    }
+                    if self.feeds.get(&fid).is_some_and(|st| st.next_seq > 1) {
+                        // We hold entries of it already: anchored from the start.
+                        self.goset.anchor(&fid);
+                        self.persist_member(&fid);
                     }
                     self.events.push(Event::FeedAdded { fid });
                     // Tell peers at once, and ask under the new WANT DMX without waiting.
@@ -667,10 +743,21 @@ impl Engine {
                     self.stats.dropped_keys += 1;
                     self.events.push(Event::GosetFull { refused: fid });
                 }
+                Added::Invalid | Added::Quarantined => {
+                    self.stats.dropped_keys += 1;
+                    trace!(?face, ?fid, ?added, "refused a GOset key");
+                }
                 Added::Known => {}
             }
         }
-        self.update_dmxs();
+        self.set_changed();
+    }
+
+    fn persist_member(&mut self, fid: &FeedId) {
+        if let Err(err) = self.store.add_member(fid) {
+            self.stats.store_errors += 1;
+            debug!(%err, "could not persist a GOset key");
+        }
     }
 
     fn serve_want(&mut self, face: FaceId, w: &Want, now: Millis) {
@@ -687,10 +774,17 @@ impl Engine {
             if s == 0 {
                 continue;
             }
-            let held = s - 1;
+            let mut held = s - 1;
+            if self.own == Some(fid) {
+                // Nobody holds more of my feed than I wrote.
+                held = held.min(self.feeds.get(&fid).map_or(0, |st| st.next_seq - 1));
+            }
             let best = self.peer_holds.entry(fid).or_insert(0);
-            if held > *best {
-                *best = held;
+            *best = (*best).max(held);
+            // Per face, so that a peer's inflated word cannot hide another peer's progress.
+            let this_face = self.face_holds.entry((face, fid)).or_insert(0);
+            if held > *this_face {
+                *this_face = held;
                 self.events.push(Event::PeerHolds {
                     face,
                     fid,
@@ -830,9 +924,21 @@ impl Engine {
 
     /// Packets to send now, and housekeeping (GOset and WANT/CHNK rounds).
     pub fn poll(&mut self, now: Millis) -> Vec<Outgoing> {
+        if self
+            .goset
+            .next_expiry(self.agreed_at)
+            .is_some_and(|t| now >= t)
+        {
+            self.goset.expire(now, self.agreed_at);
+            self.set_changed();
+        }
         if now >= self.next_goset && !self.faces.is_empty() {
             self.next_goset = now + self.jittered(self.cfg.goset_interval);
-            self.keys_budget = self.cfg.new_keys_per_round;
+            // Early rounds (a key was learned, a face came) do not refill the budget.
+            if now >= self.budget_at {
+                self.budget_at = now.saturating_add(self.cfg.goset_interval);
+                self.keys_budget = self.cfg.new_keys_per_round;
+            }
             for out in self.goset.round() {
                 let pkt = match out {
                     GosetOut::Claim(c) => c.encode(&self.net).to_vec(),
@@ -840,7 +946,7 @@ impl Engine {
                 };
                 self.broadcast(&pkt);
             }
-            self.update_dmxs();
+            self.set_changed();
         }
         let rewant =
             self.fresh_data && now >= self.last_rx.saturating_add(self.cfg.quiet_before_rewant);
@@ -885,9 +991,19 @@ impl Engine {
         interval - u64::from(self.rng.next_u32()) % spread
     }
 
-    /// When `poll` next has something to do.
+    /// When `poll` next has something to do: [`Millis::MAX`] if nothing will be due until
+    /// a face is added or a packet arrives. Rounds and requests need a face, so with none
+    /// only the expiry of learned GOset keys can be due (an idle node sleeps instead of
+    /// polling timers it cannot act on).
     pub fn next_wakeup(&self) -> Millis {
-        let mut t = self.next_goset.min(self.next_want);
+        let mut t = self
+            .goset
+            .next_expiry(self.agreed_at)
+            .unwrap_or(Millis::MAX);
+        if self.faces.is_empty() {
+            return t;
+        }
+        t = t.min(self.next_goset).min(self.next_want);
         if self.fresh_data {
             t = t.min(self.last_rx.saturating_add(self.cfg.quiet_before_rewant));
         }
@@ -1032,5 +1148,263 @@ impl Engine {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+    use crate::store::MemoryStore;
+    use crate::sync::face::FaceProfile;
+
+    const PEER: FaceId = FaceId(1);
+
+    fn engine(cfg: Config) -> (Engine, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new_empty());
+        let e = Engine::new(Network::deployed(), store.clone(), cfg, 7).unwrap();
+        (e, store)
+    }
+
+    fn key(s: u16) -> FeedId {
+        let mut seed = [3u8; 32];
+        seed[..2].copy_from_slice(&s.to_be_bytes());
+        *Identity::from_seed(&seed).fid()
+    }
+
+    fn junk(s: u8) -> FeedId {
+        (0..=255u8)
+            .map(|i| {
+                let mut k = [9u8; 32];
+                k[0] = s;
+                k[1] = i;
+                FeedId(k)
+            })
+            .find(|f| f.key().is_err())
+            .unwrap()
+    }
+
+    fn claim_pkt(net: &Network, a: FeedId, b: FeedId) -> Vec<u8> {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        Claim {
+            lo,
+            hi,
+            xor: wire_goset::xor(&lo.0, &hi.0),
+            cnt: 2,
+        }
+        .encode(net)
+        .to_vec()
+    }
+
+    use crate::wire::goset::Claim;
+
+    #[test]
+    fn invalid_keys_in_claims_and_novelties_are_refused() {
+        let (mut e, store) = engine(Config::default());
+        e.add_face(PEER, FaceProfile::fast());
+        let net = Network::deployed();
+        e.on_packet(PEER, &claim_pkt(&net, junk(1), junk(2)), 0);
+        e.on_packet(PEER, &wire_goset::encode_novelty(&net, &junk(3)), 0);
+        assert!(e.goset().is_empty());
+        assert_eq!(e.stats().dropped_keys, 3);
+        assert!(store.members().unwrap().is_empty());
+    }
+
+    #[test]
+    fn learned_keys_stay_in_memory_until_their_feed_has_an_entry() {
+        let (mut e, store) = engine(Config::default());
+        let mine = key(0);
+        e.add_feed(mine).unwrap();
+        e.add_face(PEER, FaceProfile::fast());
+        let net = Network::deployed();
+        let author = Identity::from_seed(&[42; 32]);
+        e.on_packet(PEER, &claim_pkt(&net, key(1), *author.fid()), 0);
+        assert_eq!(e.goset().len(), 3);
+        assert!(e.goset().is_provisional(author.fid()));
+        assert_eq!(store.members().unwrap(), vec![mine]);
+        // The author's first entry anchors its key, the other stays provisional.
+        let other = MemoryStore::new_empty();
+        crate::feed::publish(&other, &net, &author, b"hello").unwrap();
+        let first = other.entry(author.fid(), 1).unwrap().unwrap();
+        e.on_packet(PEER, first.entry.bytes(), 1);
+        assert_eq!(e.stats().entries, 1);
+        assert!(!e.goset().is_provisional(author.fid()));
+        let mut want = vec![mine, *author.fid()];
+        want.sort();
+        assert_eq!(store.members().unwrap(), want);
+        assert!(e.goset().is_provisional(&key(1)));
+    }
+
+    #[test]
+    fn expired_keys_leave_the_set_and_their_state_with_them() {
+        let cfg = Config {
+            provisional_ttl: 1_000,
+            quarantine_for: 10_000,
+            ..Config::default()
+        };
+        let (mut e, _store) = engine(cfg);
+        let mine = key(0);
+        e.add_feed(mine).unwrap();
+        e.add_face(PEER, FaceProfile::fast());
+        let _ = e.poll(0);
+        let before = e.goset().state();
+        let dmx_before = e.want_dmx();
+        let net = Network::deployed();
+        // A peer that agrees with us, then names a key it never shows an entry for.
+        let agree = Claim::over(&[mine]).unwrap().encode(&net).to_vec();
+        e.on_packet(PEER, &agree, 10);
+        assert_eq!(e.goset_agreed_at(), Some(10));
+        e.on_packet(PEER, &wire_goset::encode_novelty(&net, &key(5)), 20);
+        assert_eq!(e.goset().len(), 2);
+        assert_eq!(e.goset_agreed_at(), None);
+        assert_eq!(e.progress().len(), 2);
+        // Its clock runs from when a peer's set agrees with ours (WANTs for it flow).
+        let _ = e.poll(5_000);
+        assert_eq!(e.goset().len(), 2);
+        let mut with_it = vec![mine, key(5)];
+        with_it.sort();
+        let agree2 = Claim::over(&with_it).unwrap().encode(&net).to_vec();
+        e.on_packet(PEER, &agree2, 5_010);
+        assert_eq!(e.goset_agreed_at(), Some(5_010));
+        assert_eq!(e.goset().next_expiry(e.goset_agreed_at()), Some(6_010));
+        assert!(e.next_wakeup() <= 6_010);
+        let _ = e.poll(6_009);
+        assert_eq!(e.goset().len(), 2);
+        let _ = e.poll(6_010);
+        assert_eq!(e.goset().keys(), &[mine]);
+        assert_eq!(e.goset().state(), before);
+        assert_eq!(e.want_dmx(), dmx_before);
+        assert_eq!(e.progress().len(), 1);
+        assert!(e.by_dmx.values().all(|f| *f == mine));
+        assert!(e
+            .take_events()
+            .contains(&Event::FeedDropped { fid: key(5) }));
+        // Named again: quarantined. Agreement comes back with the old set.
+        e.on_packet(PEER, &wire_goset::encode_novelty(&net, &key(5)), 6_100);
+        assert_eq!(e.goset().len(), 1);
+        e.on_packet(PEER, &agree, 6_200);
+        assert_eq!(e.goset_agreed_at(), Some(6_200));
+        // A contact I add myself is welcome even so, and anchored.
+        e.add_feed(key(5)).unwrap();
+        assert!(!e.goset().is_provisional(&key(5)));
+    }
+
+    #[test]
+    fn a_full_set_evicts_the_oldest_learned_key_and_keeps_anchored_ones() {
+        let cfg = Config {
+            max_feeds: 4,
+            new_keys_per_round: 100,
+            ..Config::default()
+        };
+        let (mut e, store) = engine(cfg);
+        e.add_feed(key(0)).unwrap();
+        e.add_feed(key(1)).unwrap();
+        e.add_face(PEER, FaceProfile::fast());
+        let _ = e.poll(0);
+        let net = Network::deployed();
+        for (t, k) in [(1, 10), (2, 11), (3, 12), (4, 13)] {
+            e.on_packet(PEER, &wire_goset::encode_novelty(&net, &key(k)), t);
+        }
+        let mut held = e.goset().keys().to_vec();
+        held.sort();
+        let mut want = vec![key(0), key(1), key(12), key(13)];
+        want.sort();
+        assert_eq!(held, want);
+        // Adding a contact evicts the oldest provisional key, never an anchored one.
+        e.add_feed(key(2)).unwrap();
+        assert!(e.goset().index_of(&key(12)).is_none());
+        assert!(e.goset().index_of(&key(0)).is_some());
+        let mut members = vec![key(0), key(1), key(2)];
+        members.sort();
+        assert_eq!(store.members().unwrap(), members);
+        assert_eq!(e.progress().len(), 4);
+    }
+
+    #[test]
+    fn early_rounds_do_not_refill_the_key_budget() {
+        let cfg = Config {
+            new_keys_per_round: 2,
+            ..Config::default()
+        };
+        let (mut e, _store) = engine(cfg);
+        e.add_face(PEER, FaceProfile::fast());
+        let net = Network::deployed();
+        for i in 0..10u16 {
+            let t = u64::from(i) * 10;
+            // Each new key asks for an early round; that round must not reset the budget.
+            let _ = e.poll(t);
+            e.on_packet(
+                PEER,
+                &wire_goset::encode_novelty(&net, &key(100 + i)),
+                t + 1,
+            );
+        }
+        assert_eq!(e.goset().len(), 2);
+        let _ = e.poll(2_500);
+        e.on_packet(PEER, &wire_goset::encode_novelty(&net, &key(200)), 2_501);
+        assert_eq!(e.goset().len(), 3);
+    }
+
+    #[test]
+    fn a_want_cannot_claim_more_of_my_feed_than_i_wrote() {
+        let (mut e, store) = engine(Config::default());
+        let me = Identity::from_seed(&[9; 32]);
+        for i in 0..3u8 {
+            crate::feed::publish(store.as_ref(), &Network::deployed(), &me, &[i]).unwrap();
+        }
+        e.add_feed(*me.fid()).unwrap();
+        e.set_own_feed(*me.fid());
+        let other = key(77);
+        e.add_feed(other).unwrap();
+        e.add_face(PEER, FaceProfile::fast());
+        e.add_face(FaceId(2), FaceProfile::fast());
+        let net = Network::deployed();
+        let n = e.goset().len();
+        let all_max = Want {
+            offs: 0,
+            next: vec![u32::MAX; n],
+        }
+        .encode(&net, &e.goset().state());
+        e.on_packet(PEER, &all_max, 0);
+        let holds: Vec<(FeedId, u32)> = e
+            .take_events()
+            .into_iter()
+            .filter_map(|ev| match ev {
+                Event::PeerHolds { fid, seq, .. } => Some((fid, seq)),
+                _ => None,
+            })
+            .collect();
+        assert!(holds.contains(&(*me.fid(), 3)));
+        assert!(holds.contains(&(other, u32::MAX - 1)));
+        let p = e.progress();
+        let mine = p.iter().find(|p| p.fid == *me.fid()).unwrap();
+        assert_eq!((mine.held, mine.peer_max), (3, 3));
+        // Another face's honest progress is still reported.
+        let two = Want {
+            offs: 0,
+            next: vec![3; n],
+        }
+        .encode(&net, &e.goset().state());
+        e.on_packet(FaceId(2), &two, 1);
+        assert!(e.take_events().contains(&Event::PeerHolds {
+            face: FaceId(2),
+            fid: *me.fid(),
+            seq: 2
+        }));
+    }
+
+    #[test]
+    fn without_a_face_nothing_is_due() {
+        let (mut e, _store) = engine(Config::default());
+        e.add_feed(key(1)).unwrap();
+        assert_eq!(e.next_wakeup(), Millis::MAX);
+        assert!(e.poll(5).is_empty());
+        assert_eq!(e.next_wakeup(), Millis::MAX);
+        e.add_face(PEER, FaceProfile::fast());
+        assert_eq!(e.next_wakeup(), 0);
+        assert!(!e.poll(10).is_empty());
+        assert!(e.next_wakeup() > 10);
+        e.remove_face(PEER);
+        assert_eq!(e.next_wakeup(), Millis::MAX);
     }
 }

@@ -156,6 +156,14 @@ impl FaceState {
         }
     }
 
+    /// Forgets everything recorded about a feed that left the GOset.
+    pub fn forget_feed(&mut self, fid: &FeedId) {
+        self.sent_entries.remove(fid);
+        self.repaired_entries.remove(fid);
+        self.sent_chunks.retain(|(f, _), _| f != fid);
+        self.repaired_chunks.retain(|(f, _), _| f != fid);
+    }
+
     fn policy(&self) -> Policy {
         Policy {
             resend_after: self.profile.resend_after,
