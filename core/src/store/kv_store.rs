@@ -7,7 +7,7 @@
 //! records to the feed's entry log at once, so reads see them; the map is only written by
 //! [`flush`](Store::flush) and [`sync`](Store::sync) (see [`super::commit`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::kv::{Kv, LogId};
@@ -65,6 +65,8 @@ pub(super) struct State {
     pub index: Option<MidIndex>,
     /// Signing high-water marks loaded so far (see [`Store::claim_next`]).
     pub marks: HashMap<FeedId, u32>,
+    /// Marks whose copy in the map is out of date.
+    pub marks_dirty: BTreeSet<FeedId>,
     /// Own entries being signed and stored (see [`Store::claim_next`]).
     pub claims: HashMap<FeedId, Claim>,
 }
@@ -354,22 +356,16 @@ impl<B: Kv> KvStore<B> {
             self.kv.mark_write(fid, mark, true)?;
         }
         if map < mark {
-            self.kv.put_all(vec![(
-                keys::feed(keys::SIGNED, fid),
-                mark.to_be_bytes().to_vec(),
-            )])?;
+            state.marks_dirty.insert(*fid);
         }
         state.marks.insert(*fid, mark);
         Ok(mark)
     }
 
-    /// Writes `fid`'s mark to its file (durably if asked) and to the map.
+    /// Writes `fid`'s mark to its file (durably if asked); the map's copy is written by the
+    /// next flush or sync (see `commit.rs`).
     fn write_mark(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError> {
-        self.kv.mark_write(fid, seq, durable)?;
-        self.kv.put_all(vec![(
-            keys::feed(keys::SIGNED, fid),
-            seq.to_be_bytes().to_vec(),
-        )])
+        self.kv.mark_write(fid, seq, durable)
     }
 
     fn feed_frontier(state: &State, fid: &FeedId) -> u32 {
@@ -711,6 +707,7 @@ impl<B: Kv> Store for KvStore<B> {
         match written {
             Ok(()) => {
                 state.marks.insert(*fid, seq);
+                state.marks_dirty.insert(*fid);
                 Ok(frontier)
             }
             Err(e) => {
@@ -736,6 +733,7 @@ impl<B: Kv> Store for KvStore<B> {
         let back = Self::feed_frontier(&state, fid);
         if state.marks.get(fid) == Some(&seq) && back < seq {
             state.marks.insert(*fid, back);
+            state.marks_dirty.insert(*fid);
             drop(state);
             self.write_mark(fid, back, true)?;
         }

@@ -45,8 +45,14 @@
 //! ordering that guarantees this.
 //!
 //! A node should `flush` at most every 100 ms or every 256 accepted entries, whichever comes
-//! first, and `sync` before it reports its own new entry as published (a lost own entry
-//! would be re-signed with other content: a fork), every few seconds, and on shutdown. A
+//! first, and `sync` before it reports its own new entry as published, every few seconds, and
+//! on shutdown. A lost own entry must never be re-signed with other content (a fork): own
+//! entries are signed through [`Store::claim_next`], which keeps a high-water mark outside the
+//! logs and refuses to sign while the feed is rolled back below it (ADR 0014).
+//!
+//! Every open checks the CRC of every record, so damage in the middle of a log rolls the feed
+//! back to before it; a lost map is rebuilt from the logs ([`Recovery::rebuilt`]); a full disk
+//! is [`StoreError::DiskFull`] and loses nothing reported durable. A
 //! `sync` costs one `fdatasync` per log written since the last one (about 2 ms each on the
 //! benchmark machine), which is why it is not the per-group commit.
 

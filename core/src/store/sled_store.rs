@@ -4,6 +4,7 @@
 //! <dir>/db, conf, blobs/, snap.*    sled: frontiers, open side chains, GOset, metadata, version
 //! <dir>/feeds/<fid hex>.log         entry records, 148 bytes each, record k = entry k+1
 //! <dir>/feeds/<fid hex>.chunks      side-chain chunk slots, 120 bytes each (holes until received)
+//! <dir>/marks/<fid hex>             signing high-water mark of an own feed (ADR 0014)
 //! ```
 //!
 //! sled's exclusive lock on `<dir>/db` also guards the logs: a second process cannot open the
