@@ -35,36 +35,59 @@ pub struct Published {
 }
 
 /// Appends `content` to the author's own feed as the next chain20 entry, and syncs it to disk
-/// (fsync): a post the user saw accepted survives even a power loss, so the node can never
-/// sign a different entry at the same sequence number and fork its own feed.
+/// (fsync): a post the user saw accepted survives even a power loss. Before signing, the
+/// store's signing mark is raised durably ([`Store::claim_next`]), so the node never signs a
+/// sequence number it signed before, not even after its log was rolled back: then this fails
+/// with [`StoreError::RolledBack`] until a peer gives the lost entries back. The entry is
+/// hidden from readers (so from peers) until it is synced; if anything fails (a full disk),
+/// it is taken back out of the store and the post can simply be tried again.
 pub fn publish(
     store: &dyn Store,
     net: &Network,
     me: &Identity,
     content: &[u8],
 ) -> Result<Published, FeedError> {
-    let p = append_own(store, net, me, content)?;
-    store.sync()?;
-    Ok(p)
+    sign_and_store(store, net, me, content, true)
 }
 
-/// Like [`publish`] but without flushing: for bulk authoring, where the caller flushes once.
+/// Like [`publish`] but without syncing, and the signing mark only survives the death of the
+/// process until the next sync: for bulk authoring, where the caller syncs once.
 pub fn append_own(
     store: &dyn Store,
     net: &Network,
     me: &Identity,
     content: &[u8],
 ) -> Result<Published, FeedError> {
-    let (seq, prev) = match store.frontier(me.fid())? {
+    sign_and_store(store, net, me, content, false)
+}
+
+fn sign_and_store(
+    store: &dyn Store,
+    net: &Network,
+    me: &Identity,
+    content: &[u8],
+    sync: bool,
+) -> Result<Published, FeedError> {
+    let frontier = store.claim_next(me.fid(), sync)?;
+    let (seq, prev) = match frontier {
         Some(f) => (f.seq.checked_add(1).ok_or(FeedError::Full)?, f.mid),
         None => (1, first_prev(me.fid())),
     };
-    let signed = entry::sign_chain20(net, me, seq, &prev, content)?;
-    store.append(me.fid(), seq, &signed.entry, &signed.mid)?;
-    for (cnr, chunk) in signed.chunks.iter().enumerate() {
-        store.put_chunk(me.fid(), seq, cnr as u32, chunk)?;
-    }
-    Ok(Published { seq, signed })
+    let stored = (|| -> Result<Published, FeedError> {
+        let signed = entry::sign_chain20(net, me, seq, &prev, content)?;
+        store.append(me.fid(), seq, &signed.entry, &signed.mid)?;
+        for (cnr, chunk) in signed.chunks.iter().enumerate() {
+            store.put_chunk(me.fid(), seq, cnr as u32, chunk)?;
+        }
+        if sync {
+            store.sync()?;
+        }
+        Ok(Published { seq, signed })
+    })();
+    let ended = store.finish_claim(me.fid(), seq, stored.is_ok());
+    let p = stored?;
+    ended?;
+    Ok(p)
 }
 
 /// The content of an entry as far as it is held.

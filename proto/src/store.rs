@@ -70,6 +70,28 @@ pub enum StoreError {
     /// The backend failed.
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The file system is full (or the quota is used up). Nothing reported durable is lost;
+    /// free some space and try again.
+    #[error("disk full: {0}; free some space and try again (nothing stored so far is lost)")]
+    DiskFull(String),
+    /// This device once signed entries of `fid` up to `signed`, but the store now holds only
+    /// up to `held` (damage or a power loss cut the log). Signing `held + 1` again would fork
+    /// the feed, so posting waits until a peer gives the entries back.
+    #[error(
+        "your feed was rolled back from {signed} to {held}; connect to a peer that holds it to \
+         recover (lichen connect/serve) before posting"
+    )]
+    RolledBack {
+        /// The feed.
+        fid: FeedId,
+        /// The highest sequence number ever signed on this device.
+        signed: u32,
+        /// The frontier the store holds.
+        held: u32,
+    },
+    /// Another entry of the same feed is being signed right now (by another thread).
+    #[error("feed {0:?}: another entry is being signed; try again")]
+    Busy(FeedId),
 }
 
 /// The last entry held of a feed.
@@ -152,6 +174,32 @@ pub trait Store: Send + Sync {
 
     /// A per-feed metadata value.
     fn meta(&self, fid: &FeedId, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The highest sequence number of `fid` that this store let be signed (0 if none): the
+    /// signing high-water mark. It is kept outside the entry logs and the map's frontiers
+    /// (see [`claim_next`](Store::claim_next)), so a rollback of the feed does not lower it.
+    fn signed_mark(&self, fid: &FeedId) -> Result<u32, StoreError>;
+
+    /// Reserves the next sequence number of `fid` for an entry this device is about to sign,
+    /// and returns the frontier to continue (`None`: the feed is empty; a frontier at
+    /// `u32::MAX` is returned without a claim). The mark is raised to the new seq before this
+    /// returns: durably against power loss if `durable`, else against the death of the
+    /// process (then the next [`sync`](Store::sync) makes it durable).
+    ///
+    /// Refuses with [`StoreError::RolledBack`] when the frontier is below the mark: a seq
+    /// this device signed before may be held by peers, and signing it again would fork the
+    /// feed. Posting works again once the feed is refilled up to the mark (from a peer).
+    /// [`StoreError::Busy`] if another claim of the feed is under way. Every claim must be
+    /// ended with [`finish_claim`](Store::finish_claim).
+    fn claim_next(&self, fid: &FeedId, durable: bool) -> Result<Option<Frontier>, StoreError>;
+
+    /// Ends the claim of `seq` of `fid`. While a claim is under way, readers
+    /// ([`frontier`](Store::frontier), [`entry`](Store::entry), [`feeds`](Store::feeds), …) do
+    /// not see the claimed entry, so it cannot leave the device yet. `stored`: the entry and
+    /// its chunks are stored (and synced, if the caller wanted that); it becomes visible.
+    /// Otherwise (signing, appending or syncing failed) the entry, if appended, is taken back
+    /// out of the store and the mark lowered again: nobody can hold it.
+    fn finish_claim(&self, fid: &FeedId, seq: u32, stored: bool) -> Result<(), StoreError>;
 
     /// The commit point: everything appended before this call survives the death of the
     /// process once it returns `Ok` (not necessarily a power loss; see [`sync`](Store::sync)).

@@ -54,6 +54,42 @@ pub(crate) fn level(k: ReceiptKind) -> u8 {
 }
 
 impl Inner {
+    /// Checks, when the service opens, that the index holds no more of any feed than the
+    /// store: after the store rolled a feed back (a damaged record was cut), messages of the
+    /// entries that are gone would otherwise stay listed. Dropping them one by one would also
+    /// have to undo their ranks, tips, receipts and successors, so the derived part of the
+    /// index is re-derived from the logs instead (local state stays). Rollbacks are rare; the
+    /// check is one frontier lookup per indexed feed. Returns whether it re-derived.
+    pub(crate) fn drop_rolled_back(&self) -> Result<bool, ChatError> {
+        let _g = self.lock();
+        let mut ahead = None;
+        for kv in self.ix.progress.iter() {
+            let (k, v) = kv?;
+            let Some(fid) = k.get(..32).and_then(|b| b.try_into().ok()).map(FeedId) else {
+                continue;
+            };
+            let done = crate::chat::index::be32(Some(v));
+            let held = self.store.frontier(&fid)?.map_or(0, |f| f.seq);
+            if done > held {
+                ahead = Some((fid, done, held));
+                break;
+            }
+        }
+        let Some((fid, done, held)) = ahead else {
+            return Ok(false);
+        };
+        tracing::warn!(
+            "chat index: feed {} is indexed up to {done} but the store holds {held}; \
+             re-deriving the index from the logs",
+            fid.short_name()
+        );
+        self.ix.clear_derived()?;
+        if let Ok(mut s) = self.search.lock() {
+            *s = None;
+        }
+        Ok(true)
+    }
+
     /// Indexes what `fid`'s log holds beyond the index, and entries whose side chain has
     /// completed since. The caller holds the write lock.
     pub(crate) fn index_feed(&self, fid: &FeedId, work: &mut Work) -> Result<(), ChatError> {

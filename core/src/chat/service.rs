@@ -94,6 +94,7 @@ impl Chats {
             }),
         };
         chats.inner.store.add_member(&chats.inner.fid)?;
+        chats.inner.drop_rolled_back()?;
         chats.refresh()?;
         Ok(chats)
     }

@@ -29,10 +29,16 @@ use super::records::{ChainList, FrontierValue};
 use super::{keys, StoreError};
 use crate::identity::FeedId;
 
-/// Frontier records of every dirty feed, marking them clean.
+/// Frontier records of every dirty feed, marking them clean, and the map's copies of changed
+/// signing marks (written with them; the mark files are the primary copy).
 fn collect(state: &mut State) -> (Pairs, Vec<FeedId>) {
     let mut pairs = Vec::new();
     let mut feeds = Vec::new();
+    for fid in std::mem::take(&mut state.marks_dirty) {
+        if let Some(mark) = state.marks.get(&fid) {
+            pairs.push((keys::feed(keys::SIGNED, &fid), mark.to_be_bytes().to_vec()));
+        }
+    }
     for (fid, feed) in state.feeds.iter_mut().filter(|(_, f)| f.dirty) {
         feed.dirty = false;
         let value = FrontierValue {
@@ -65,6 +71,8 @@ impl<B: Kv> KvStore<B> {
                     f.dirty = true;
                 }
             }
+            let marks: Vec<FeedId> = state.marks.keys().copied().collect();
+            state.marks_dirty.extend(marks);
         }
         result
     }

@@ -594,3 +594,66 @@ fn open_chains_survive_syncs_flushes_and_crashes() {
         assert!(s.chunks(a.fid(), seq).unwrap().is_empty());
     }
 }
+
+#[test]
+fn damage_to_a_synced_record_in_the_middle_rolls_back_before_it() {
+    let (a, fa) = feed(9, 12);
+    let before = |s: &dyn Store| {
+        append_all(s, a.fid(), &fa, 1);
+        s.sync().unwrap();
+    };
+    let damage = |kv: &dyn Kv| {
+        kv.log_write(
+            &LogId::entries(a.fid()),
+            records::offset(5) + 30,
+            &[0x11; 2],
+        )
+        .unwrap();
+    };
+    let check = |s: &dyn Store, rec: &super::Recovery| {
+        assert_eq!(rec.rolled_back, vec![(*a.fid(), 12, 4)]);
+        assert_eq!(s.frontier(a.fid()).unwrap().unwrap().mid, fa[3].mid);
+        assert!(s.entry(a.fid(), 5).unwrap().is_none());
+        assert!(s.entry(a.fid(), 12).unwrap().is_none());
+        append_all(s, a.fid(), &fa[4..], 5);
+        assert_eq!(s.entry(a.fid(), 5).unwrap().unwrap().entry, fa[4].entry);
+    };
+    let m = crash_memory(|s| before(s), |kv| damage(kv)).unwrap();
+    check(&m, m.recovery());
+    let dir = tempfile::tempdir().unwrap();
+    let s = crash_sled(dir.path(), |s| before(s), |kv| damage(kv)).unwrap();
+    check(&s, &s.recovery().clone());
+}
+
+#[test]
+fn the_signing_mark_outlives_a_rollback_in_both_backends() {
+    let net = Network::deployed();
+    let me = Identity::from_seed(&[0x42; 32]);
+    let before = |s: &dyn Store| {
+        for i in 0..6u8 {
+            crate::feed::publish(s, &net, &me, &[i; 30]).unwrap();
+        }
+    };
+    let cut = |kv: &dyn Kv| {
+        kv.log_truncate(&LogId::entries(me.fid()), records::offset(4))
+            .unwrap();
+    };
+    let check = |s: &dyn Store| {
+        assert_eq!(s.frontier(me.fid()).unwrap().unwrap().seq, 3);
+        assert_eq!(s.signed_mark(me.fid()).unwrap(), 6);
+        match crate::feed::publish(s, &net, &me, b"fork") {
+            Err(crate::feed::FeedError::Store(StoreError::RolledBack {
+                signed: 6,
+                held: 3,
+                ..
+            })) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.frontier(me.fid()).unwrap().unwrap().seq, 3);
+    };
+    let m = crash_memory(|s| before(s), |kv| cut(kv)).unwrap();
+    check(&m);
+    let dir = tempfile::tempdir().unwrap();
+    let s = crash_sled(dir.path(), |s| before(s), |kv| cut(kv)).unwrap();
+    check(&s);
+}

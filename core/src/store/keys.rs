@@ -13,6 +13,8 @@ pub const CHAINS: u8 = b'L';
 pub const MEMBER: u8 = b'G';
 /// Per-feed metadata: `D ‖ fid ‖ key` → value.
 pub const META: u8 = b'D';
+/// The signing high-water mark (copy of the mark file): `S ‖ fid` → seq (u32 BE).
+pub const SIGNED: u8 = b'S';
 /// The format-version key.
 pub const VERSION: &[u8] = b"V";
 

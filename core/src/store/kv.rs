@@ -84,4 +84,13 @@ pub trait Kv: Send + Sync {
     /// Makes the given logs' contents survive a power loss (`fdatasync`, and the directory
     /// entry of any log created since the last call).
     fn log_sync(&self, logs: &[LogId]) -> Result<(), StoreError>;
+    /// Every feed that has an entry log, in any order (to rebuild a lost map).
+    fn log_feeds(&self) -> Result<Vec<FeedId>, StoreError>;
+
+    /// The signing high-water mark of `fid` kept outside the map and the logs (0 if there is
+    /// none, or if it is unreadable: the store also keeps a copy in the map).
+    fn mark_read(&self, fid: &FeedId) -> Result<u32, StoreError>;
+    /// Sets `fid`'s signing mark to `seq`. It survives the death of the process once this
+    /// returns, and a power loss too if `durable` (otherwise after the next [`sync`](Kv::sync)).
+    fn mark_write(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError>;
 }

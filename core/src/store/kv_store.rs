@@ -7,7 +7,7 @@
 //! records to the feed's entry log at once, so reads see them; the map is only written by
 //! [`flush`](Store::flush) and [`sync`](Store::sync) (see [`super::commit`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::kv::{Kv, LogId};
@@ -63,6 +63,21 @@ pub(super) struct State {
     pub fids: Vec<FeedId>,
     /// Built on the first `locate`.
     pub index: Option<MidIndex>,
+    /// Signing high-water marks loaded so far (see [`Store::claim_next`]).
+    pub marks: HashMap<FeedId, u32>,
+    /// Marks whose copy in the map is out of date.
+    pub marks_dirty: BTreeSet<FeedId>,
+    /// Own entries being signed and stored (see [`Store::claim_next`]).
+    pub claims: HashMap<FeedId, Claim>,
+}
+
+/// An own entry being signed: until its claim ends, readers do not see it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Claim {
+    /// The seq claimed.
+    pub seq: u32,
+    /// The frontier before it.
+    pub prev: Option<Frontier>,
 }
 
 /// What opening the store had to repair after an unclean shutdown.
@@ -71,8 +86,12 @@ pub struct Recovery {
     /// Feeds whose committed frontier was not fully on disk: (feed, frontier recorded,
     /// frontier kept). Only happens after a power loss (or a damaged disk).
     pub rolled_back: Vec<(FeedId, u32, u32)>,
-    /// Bytes of uncommitted or torn records cut from the end of entry logs.
+    /// Bytes of uncommitted, torn or damaged records cut from entry logs.
     pub bytes_cut: u64,
+    /// The map (sled's database) was missing and was rebuilt from the feed logs: frontiers
+    /// and GOset members from the logs, open side chains from the chunk slots. Per-feed
+    /// metadata (aliases) cannot be rebuilt and is gone.
+    pub rebuilt: bool,
 }
 
 /// [`Store`] over any [`Kv`].
@@ -320,8 +339,91 @@ impl<B: Kv> KvStore<B> {
         Ok(taken)
     }
 
+    /// The signing mark of `fid`: the greater of the mark file and its copy in the map.
+    fn load_mark(&self, state: &mut State, fid: &FeedId) -> Result<u32, StoreError> {
+        if let Some(m) = state.marks.get(fid) {
+            return Ok(*m);
+        }
+        let file = self.kv.mark_read(fid)?;
+        let map = match self.kv.get(&keys::feed(keys::SIGNED, fid))? {
+            Some(v) => records::be_u32(&v, "signing mark")?,
+            None => 0,
+        };
+        let mark = file.max(map);
+        // One copy lost (sled rebuilt, or the file deleted or damaged): restore it.
+        if file < mark {
+            tracing::warn!("store: restoring the signing mark file of {fid:?} from the map");
+            self.kv.mark_write(fid, mark, true)?;
+        }
+        if map < mark {
+            state.marks_dirty.insert(*fid);
+        }
+        state.marks.insert(*fid, mark);
+        Ok(mark)
+    }
+
+    /// Writes `fid`'s mark to its file (durably if asked); the map's copy is written by the
+    /// next flush or sync (see `commit.rs`).
+    fn write_mark(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError> {
+        self.kv.mark_write(fid, seq, durable)
+    }
+
     fn feed_frontier(state: &State, fid: &FeedId) -> u32 {
         state.feeds.get(fid).map_or(0, |f| f.seq)
+    }
+
+    /// The frontier readers see: an own entry whose claim is still under way is hidden, so it
+    /// cannot leave the device before it is durable (or be served and then taken back).
+    fn visible(state: &State, fid: &FeedId) -> Option<Frontier> {
+        let feed = state.feeds.get(fid)?;
+        match state.claims.get(fid) {
+            Some(c) if c.seq == feed.seq => c.prev,
+            _ => Some(Frontier {
+                seq: feed.seq,
+                mid: feed.mid,
+            }),
+        }
+    }
+
+    fn visible_seq(state: &State, fid: &FeedId) -> u32 {
+        Self::visible(state, fid).map_or(0, |f| f.seq)
+    }
+
+    /// Takes back the last entry of a feed (an own entry whose claim failed, never seen by a
+    /// reader): its record is cut from the log and the frontier goes back to `prev`.
+    fn take_back(
+        &self,
+        state: &mut State,
+        fid: &FeedId,
+        seq: u32,
+        prev: Option<Frontier>,
+    ) -> Result<(), StoreError> {
+        let Some(feed) = state.feeds.get_mut(fid) else {
+            return Ok(());
+        };
+        if feed.seq != seq {
+            return Ok(());
+        }
+        let Some(prev) = prev else {
+            // The feed's first entry: the feed goes.
+            state.feeds.remove(fid);
+            self.kv
+                .apply(Vec::new(), vec![keys::feed(keys::FRONTIER, fid)])?;
+            self.kv.log_truncate(&LogId::chunks(fid), 0)?;
+            return self.kv.log_truncate(&LogId::entries(fid), 0);
+        };
+        let prev = (prev.seq, prev.mid);
+        if let Some(chains) = feed.chains.as_mut() {
+            if let Some(c) = chains.remove(&seq) {
+                feed.chunk_slots = c.base;
+            }
+        }
+        feed.seq = prev.0;
+        feed.mid = prev.1;
+        feed.synced = feed.synced.min(prev.0);
+        feed.dirty = true;
+        self.kv
+            .log_truncate(&LogId::entries(fid), records::offset(seq))
     }
 
     fn build_index(&self, state: &State) -> Result<MidIndex, StoreError> {
@@ -436,16 +538,13 @@ impl<B: Kv> Store for KvStore<B> {
     }
 
     fn frontier(&self, fid: &FeedId) -> Result<Option<Frontier>, StoreError> {
-        Ok(self.lock()?.feeds.get(fid).map(|f| Frontier {
-            seq: f.seq,
-            mid: f.mid,
-        }))
+        Ok(Self::visible(&*self.lock()?, fid))
     }
 
     fn entry(&self, fid: &FeedId, seq: u32) -> Result<Option<Stored>, StoreError> {
         let held = {
             let state = self.lock()?;
-            seq >= 1 && seq <= Self::feed_frontier(&state, fid)
+            seq >= 1 && seq <= Self::visible_seq(&state, fid)
         };
         if !held {
             return Ok(None);
@@ -469,6 +568,7 @@ impl<B: Kv> Store for KvStore<B> {
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|(no, seq)| state.fids.get(no as usize).map(|f| (*f, seq)))
+                .filter(|(f, seq)| *seq <= Self::visible_seq(&state, f))
                 .collect::<Vec<_>>()
         };
         for (fid, seq) in candidates {
@@ -482,8 +582,9 @@ impl<B: Kv> Store for KvStore<B> {
     fn chunks(&self, fid: &FeedId, seq: u32) -> Result<Vec<[u8; PKT_LEN]>, StoreError> {
         let (have, base) = {
             let mut guard = self.lock()?;
+            let visible = Self::visible_seq(&guard, fid);
             let feed = match guard.feeds.get_mut(fid) {
-                Some(f) if seq >= 1 && seq <= f.seq => f,
+                Some(f) if seq >= 1 && seq <= visible => f,
                 _ => return Ok(Vec::new()),
             };
             self.load_chains(fid, feed)?;
@@ -509,24 +610,17 @@ impl<B: Kv> Store for KvStore<B> {
     }
 
     fn feeds(&self) -> Result<Vec<(FeedId, Frontier)>, StoreError> {
-        Ok(self
-            .lock()?
+        let state = self.lock()?;
+        Ok(state
             .feeds
-            .iter()
-            .map(|(fid, f)| {
-                (
-                    *fid,
-                    Frontier {
-                        seq: f.seq,
-                        mid: f.mid,
-                    },
-                )
-            })
+            .keys()
+            .filter_map(|fid| Self::visible(&state, fid).map(|f| (*fid, f)))
             .collect())
     }
 
     fn open_chains(&self, fid: &FeedId) -> Result<Vec<u32>, StoreError> {
         let mut guard = self.lock()?;
+        let visible = Self::visible_seq(&guard, fid);
         let Some(feed) = guard.feeds.get_mut(fid) else {
             return Ok(Vec::new());
         };
@@ -535,7 +629,7 @@ impl<B: Kv> Store for KvStore<B> {
             .chains
             .iter()
             .flatten()
-            .filter(|(_, c)| c.have < c.need)
+            .filter(|(s, c)| c.have < c.need && **s <= visible)
             .map(|(s, _)| *s)
             .collect())
     }
@@ -572,6 +666,78 @@ impl<B: Kv> Store for KvStore<B> {
         let mut k = keys::feed(keys::META, fid);
         k.extend_from_slice(key.as_bytes());
         self.kv.get(&k)
+    }
+
+    fn signed_mark(&self, fid: &FeedId) -> Result<u32, StoreError> {
+        let mut state = self.lock()?;
+        self.load_mark(&mut state, fid)
+    }
+
+    fn claim_next(&self, fid: &FeedId, durable: bool) -> Result<Option<Frontier>, StoreError> {
+        let (frontier, seq) = {
+            let mut state = self.lock()?;
+            if state.claims.contains_key(fid) {
+                return Err(StoreError::Busy(*fid));
+            }
+            let mark = self.load_mark(&mut state, fid)?;
+            let frontier = Self::visible(&state, fid);
+            let held = frontier.map_or(0, |f| f.seq);
+            if held < mark {
+                return Err(StoreError::RolledBack {
+                    fid: *fid,
+                    signed: mark,
+                    held,
+                });
+            }
+            let Some(seq) = held.checked_add(1) else {
+                return Ok(frontier);
+            };
+            state.claims.insert(
+                *fid,
+                Claim {
+                    seq,
+                    prev: frontier,
+                },
+            );
+            (frontier, seq)
+        };
+        // Written outside the lock (an fsync): the claim keeps other signers of this feed out.
+        let written = self.write_mark(fid, seq, durable);
+        let mut state = self.lock()?;
+        match written {
+            Ok(()) => {
+                state.marks.insert(*fid, seq);
+                state.marks_dirty.insert(*fid);
+                Ok(frontier)
+            }
+            Err(e) => {
+                state.claims.remove(fid);
+                Err(e)
+            }
+        }
+    }
+
+    fn finish_claim(&self, fid: &FeedId, seq: u32, stored: bool) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let claim = match state.claims.get(fid) {
+            Some(c) if c.seq == seq => *c,
+            _ => return Ok(()),
+        };
+        state.claims.remove(fid);
+        if stored {
+            return Ok(());
+        }
+        // Readers never saw the entry, so it never left the device: take it back, and the
+        // claim with it.
+        let cut = self.take_back(&mut state, fid, seq, claim.prev);
+        let back = Self::feed_frontier(&state, fid);
+        if state.marks.get(fid) == Some(&seq) && back < seq {
+            state.marks.insert(*fid, back);
+            state.marks_dirty.insert(*fid);
+            drop(state);
+            self.write_mark(fid, back, true)?;
+        }
+        cut
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use super::kv::{Kv, LogId, Pairs};
+use super::kv::{Kv, LogId, LogKind, Pairs};
 use super::kv_store::KvStore;
 use super::{keys, StoreError, FORMAT_VERSION};
+use crate::identity::FeedId;
 
 /// The in-memory map and logs. Clones share the same data (so a test can reopen a store
 /// over the backend of one it abandoned).
@@ -19,6 +20,7 @@ pub struct MemoryKv {
 struct Inner {
     map: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
     logs: RwLock<HashMap<LogId, Vec<u8>>>,
+    marks: RwLock<HashMap<FeedId, u32>>,
 }
 
 fn poisoned() -> StoreError {
@@ -102,6 +104,26 @@ impl Kv for MemoryKv {
     }
 
     fn log_sync(&self, _logs: &[LogId]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn log_feeds(&self) -> Result<Vec<FeedId>, StoreError> {
+        let logs = self.inner.logs.read().map_err(|_| poisoned())?;
+        Ok(logs
+            .keys()
+            .filter(|l| l.kind == LogKind::Entries)
+            .map(|l| l.fid)
+            .collect())
+    }
+
+    fn mark_read(&self, fid: &FeedId) -> Result<u32, StoreError> {
+        let marks = self.inner.marks.read().map_err(|_| poisoned())?;
+        Ok(marks.get(fid).copied().unwrap_or(0))
+    }
+
+    fn mark_write(&self, fid: &FeedId, seq: u32, _durable: bool) -> Result<(), StoreError> {
+        let mut marks = self.inner.marks.write().map_err(|_| poisoned())?;
+        marks.insert(*fid, seq);
         Ok(())
     }
 }

@@ -45,8 +45,14 @@
 //! ordering that guarantees this.
 //!
 //! A node should `flush` at most every 100 ms or every 256 accepted entries, whichever comes
-//! first, and `sync` before it reports its own new entry as published (a lost own entry
-//! would be re-signed with other content: a fork), every few seconds, and on shutdown. A
+//! first, and `sync` before it reports its own new entry as published, every few seconds, and
+//! on shutdown. A lost own entry must never be re-signed with other content (a fork): own
+//! entries are signed through [`Store::claim_next`], which keeps a high-water mark outside the
+//! logs and refuses to sign while the feed is rolled back below it (ADR 0014).
+//!
+//! Every open checks the CRC of every record, so damage in the middle of a log rolls the feed
+//! back to before it; a lost map is rebuilt from the logs ([`Recovery::rebuilt`]); a full disk
+//! is [`StoreError::DiskFull`] and loses nothing reported durable. A
 //! `sync` costs one `fdatasync` per log written since the last one (about 2 ms each on the
 //! benchmark machine), which is why it is not the per-group commit.
 
@@ -77,7 +83,31 @@ pub const FORMAT_VERSION: u32 = 2;
 pub use lichen_proto::store::{Frontier, Store, StoreError, Stored};
 
 /// A sled failure as a [`StoreError`] (the error type lives in the protocol crate, which knows
-/// nothing of sled).
+/// nothing of sled, so this is a function rather than a `From`).
 pub(crate) fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    match e {
+        sled::Error::Io(io) => io_error("sled", io),
+        sled::Error::Corruption { .. } => StoreError::Corrupt(format!(
+            "{e} (the sled database of the store is damaged; the feed logs can rebuild it: \
+             move the store's `db` file aside and open again)"
+        )),
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+/// Whether an I/O error means the file system is out of space (or quota).
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// An I/O error of `what` as a [`StoreError`]: [`StoreError::DiskFull`] when out of space.
+pub(crate) fn io_error(what: &str, e: std::io::Error) -> StoreError {
+    if is_disk_full(&e) {
+        StoreError::DiskFull(format!("{what}: {e}"))
+    } else {
+        StoreError::Backend(format!("{what}: {e}"))
+    }
 }

@@ -1,15 +1,19 @@
-//! Opening a store: the format check, then making every feed's logs agree with its
-//! committed frontier.
+//! Opening a store: the format check (rebuilding a lost map from the logs), then making
+//! every feed's logs agree with its committed frontier.
 //!
 //! Per feed, with `F = (seq, mid, synced)` from the map:
 //!
-//! * records `1..=synced` were on stable storage when `F` was written and are trusted;
-//! * records `synced+1..=seq` are checked by their CRC (after a process crash they are all
-//!   fine, since the OS had them; after a power loss some may be missing or torn);
-//! * the feed keeps the longest intact prefix. If that is shorter than `seq` (only after a
-//!   power loss), the frontier is rolled back and reported in [`Recovery`]; an intact record
+//! * every record `1..=seq` is checked by its CRC, the synced ones too: after a process crash
+//!   they are all fine (the OS had them), after a power loss some after `synced` may be
+//!   missing or torn, and a damaged disk can break any of them;
+//! * the feed keeps the longest intact prefix. If that is shorter than `seq`, the frontier is
+//!   rolled back and reported in [`Recovery`] (nothing after a broken record is served or
+//!   continued; the signing mark keeps the own feed from being signed over); an intact record
 //!   whose message id differs from `F`'s is corruption and refuses the open;
 //! * whatever follows in the log (appends never committed by a flush, a torn record) is cut.
+//!
+//! If the map has no format version but feed logs exist (sled's database was lost), the
+//! frontiers and GOset members are first rebuilt from the logs ([`Recovery::rebuilt`]).
 //!
 //! Open side chains are not touched here: the ones a frontier record lists are walked along
 //! their hash chains when the feed's chains are first needed ([`KvStore::load_chains`]).
@@ -26,6 +30,59 @@ use crate::identity::FeedId;
 /// Records read at a time while checking.
 const BLOCK: u32 = 4096;
 
+/// Writes frontiers and GOset members for every feed log found, when the map has none (sled's
+/// database was lost): each frontier is the longest CRC-intact prefix of its log, marked as
+/// not synced so that [`KvStore::recover`] checks it like any other. Side chains are found
+/// again from the chunk slots when first needed (no open-chain list: every record is read).
+/// Returns whether there was anything to rebuild.
+fn rebuild_map<B: Kv>(kv: &B) -> Result<bool, StoreError> {
+    let mut fids = kv.log_feeds()?;
+    fids.sort();
+    let mut pairs = Vec::new();
+    let mut buf = vec![0u8; BLOCK as usize * RECORD_LEN];
+    for fid in &fids {
+        let log = LogId::entries(fid);
+        let len = kv.log_len(&log)?;
+        let whole = u32::try_from(len / RECORD_LEN as u64).unwrap_or(u32::MAX);
+        let mut last = None;
+        let mut seq = 1u32;
+        'scan: while seq <= whole {
+            let n = BLOCK.min(whole - seq + 1);
+            let want = n as usize * RECORD_LEN;
+            let got = kv.log_read(&log, records::offset(seq), &mut buf[..want])?;
+            for (i, rec) in buf[..want].chunks_exact(RECORD_LEN).enumerate() {
+                if (i + 1) * RECORD_LEN > got || !records::intact(rec) {
+                    break 'scan;
+                }
+                last = Some((seq + i as u32, records::mid_of(rec)));
+            }
+            match seq.checked_add(n) {
+                Some(next) => seq = next,
+                None => break,
+            }
+        }
+        pairs.push((keys::feed(keys::MEMBER, fid), Vec::new()));
+        if let Some((top, Some(mid))) = last {
+            let value = FrontierValue {
+                seq: top,
+                mid,
+                synced: 0,
+            };
+            pairs.push((keys::feed(keys::FRONTIER, fid), value.encode()));
+        }
+    }
+    if fids.is_empty() {
+        return Ok(false);
+    }
+    tracing::warn!(
+        "store: the map was missing; rebuilt it from {} feed logs (per-feed metadata such as \
+         aliases is not in the logs and is gone)",
+        fids.len()
+    );
+    kv.put_all(pairs)?;
+    Ok(true)
+}
+
 fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt(what)
 }
@@ -37,12 +94,24 @@ impl<B: Kv> KvStore<B> {
         match kv.get(keys::VERSION)? {
             None => {
                 if !kv.scan(&[keys::FRONTIER])?.is_empty() {
-                    return Err(corrupt("store has data but no format version".into()));
+                    return Err(corrupt(
+                        "store has data but no format version (move the store's `db` file \
+                         aside to rebuild the map from the feed logs)"
+                            .into(),
+                    ));
                 }
+                let rebuilt = rebuild_map(&kv)?;
                 kv.put_all(vec![(
                     keys::VERSION.to_vec(),
                     FORMAT_VERSION.to_be_bytes().to_vec(),
                 )])?;
+                if rebuilt {
+                    kv.sync()?;
+                    let mut store = KvStore::with_checked_backend(kv);
+                    store.recover()?;
+                    store.recovery.rebuilt = true;
+                    return Ok(store);
+                }
             }
             Some(v) => {
                 let found = records::be_u32(&v, "format version record")?;
@@ -74,7 +143,7 @@ impl<B: Kv> KvStore<B> {
         }
     }
 
-    fn recover(&mut self) -> Result<(), StoreError> {
+    pub(super) fn recover(&mut self) -> Result<(), StoreError> {
         let mut pairs = Vec::new();
         let mut removals = Vec::new();
         let mut feeds = BTreeMap::new();
@@ -140,7 +209,11 @@ impl<B: Kv> KvStore<B> {
         let whole = u32::try_from(len / RECORD_LEN as u64).unwrap_or(u32::MAX);
         let synced = committed.synced.min(committed.seq);
         let mut top = committed.seq.min(whole);
-        if let Some(bad) = self.first_torn(&log, synced.min(top) + 1, top)? {
+        // Every record is checked, synced ones too: a damaged disk (or a stray write) can
+        // break a record in the middle, and nothing after a broken record may be served or
+        // continued. Measured on 1M entries in 100 feeds, logs in the page cache, release
+        // build: median 85 ms (55–145 ms) per open, against the 0.3 s target (ADR 0015).
+        if let Some(bad) = self.first_torn(&log, 1, top)? {
             top = bad - 1;
         }
         // The last kept record must itself be intact (a damaged disk can break even synced ones).

@@ -4,6 +4,7 @@
 //! <dir>/db, conf, blobs/, snap.*    sled: frontiers, open side chains, GOset, metadata, version
 //! <dir>/feeds/<fid hex>.log         entry records, 148 bytes each, record k = entry k+1
 //! <dir>/feeds/<fid hex>.chunks      side-chain chunk slots, 120 bytes each (holes until received)
+//! <dir>/marks/<fid hex>             signing high-water mark of an own feed (ADR 0014)
 //! ```
 //!
 //! sled's exclusive lock on `<dir>/db` also guards the logs: a second process cannot open the
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use super::kv::{Kv, LogId, LogKind, Pairs};
 use super::kv_store::KvStore;
 use super::StoreError;
+use crate::identity::FeedId;
 
 /// Open log files kept at most; past this the cache is emptied (handles in use stay valid).
 const MAX_OPEN_LOGS: usize = 256;
@@ -36,7 +38,57 @@ const LOCK_WAIT: Duration = Duration::from_millis(1500);
 const SLED_CACHE: u64 = 32 << 20;
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("{what} {}: {e}", path.display()))
+    super::io_error(&format!("{what} {}", path.display()), e)
+}
+
+/// Removes sled snapshot files that would stop it from opening; returns whether there were
+/// any. `unfinished`: the `snap.*.generating` files; otherwise every snapshot, if sled's data
+/// file `db` is gone (they describe a log that no longer exists).
+///
+/// sled 0.34.7 writes a snapshot (at open, when its log has moved on) as
+/// `snap.<lsn>.generating`, `fsync`s it and only then renames it to `snap.<lsn>`; on open it
+/// takes the file with the greatest name among all `snap.*` (a `.generating` one included) and
+/// fails with "Read corrupted data" if that file is short or fails its CRC. A `.generating`
+/// file is therefore always an unfinished write (the disk filled up, or the process died),
+/// never the only copy of anything: the complete snapshot before it, or a scan of sled's log,
+/// has the same state.
+fn clear_sled_snapshots(dir: &Path, unfinished: bool) -> Result<bool, StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_err("listing", dir, e)),
+    };
+    let mut removed = false;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err("listing", dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && (!unfinished || name.ends_with(".generating")) {
+            let path = entry.path();
+            tracing::warn!("store: removing sled's unfinished or orphaned snapshot {name}");
+            std::fs::remove_file(&path).map_err(|e| io_err("removing", &path, e))?;
+            removed = true;
+        }
+    }
+    Ok(removed)
+}
+
+/// Opens sled, waiting a moment for a lock the same process is releasing.
+fn open_sled(config: &sled::Config) -> Result<sled::Db, sled::Error> {
+    // sled releases its file lock from a background thread a moment after the last
+    // handle is dropped, so reopening in the same process can briefly see it taken.
+    let started = Instant::now();
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A sled database plus a directory of logs, as a [`Kv`] backend.
@@ -49,25 +101,49 @@ pub struct SledKv {
     files: Mutex<HashMap<LogId, Arc<File>>>,
     /// A log (or the `feeds/` directory) was created since the last `log_sync`.
     created: AtomicBool,
+    /// Open mark files, and whether each was written since its last `fdatasync`.
+    marks: Mutex<HashMap<FeedId, (File, bool)>>,
+}
+
+/// Bytes of one slot of a mark file: seq (u32 BE) ‖ CRC-32 of (fid ‖ seq).
+const MARK_SLOT: usize = 8;
+
+fn mark_slot(fid: &FeedId, seq: u32) -> [u8; MARK_SLOT] {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&fid.0);
+    h.update(&seq.to_be_bytes());
+    let mut slot = [0u8; MARK_SLOT];
+    slot[..4].copy_from_slice(&seq.to_be_bytes());
+    slot[4..].copy_from_slice(&h.finalize().to_be_bytes());
+    slot
+}
+
+/// The greatest intact slot of a mark file's bytes.
+fn mark_of(fid: &FeedId, bytes: &[u8]) -> Option<u32> {
+    bytes
+        .chunks_exact(MARK_SLOT)
+        .take(2)
+        .filter_map(|slot| {
+            let seq = u32::from_be_bytes(slot.get(..4)?.try_into().ok()?);
+            (mark_slot(fid, seq) == slot).then_some(seq)
+        })
+        .max()
 }
 
 impl SledKv {
     /// Opens (or creates) sled and the log directory in `dir`.
     pub fn open(dir: &Path) -> Result<SledKv, StoreError> {
+        if !dir.join("db").exists() {
+            clear_sled_snapshots(dir, false)?;
+        }
         let config = sled::Config::new().path(dir).cache_capacity(SLED_CACHE);
-        // sled releases its file lock from a background thread a moment after the last
-        // handle is dropped, so reopening in the same process can briefly see it taken.
-        let started = Instant::now();
-        let db = loop {
-            match config.open() {
-                Err(sled::Error::Io(e))
-                    if e.to_string().contains("could not acquire lock")
-                        && started.elapsed() < LOCK_WAIT =>
-                {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                other => break other.map_err(super::backend)?,
+        let db = match open_sled(&config) {
+            // sled takes its lock before it reads the snapshot, so no one else holds the
+            // store now: an unfinished snapshot can go, and the open is tried again.
+            Err(sled::Error::Corruption { .. }) if clear_sled_snapshots(dir, true)? => {
+                open_sled(&config).map_err(super::backend)?
             }
+            other => other.map_err(super::backend)?,
         };
         let db_path = dir.join("db");
         let db_file = File::open(&db_path).map_err(|e| io_err("opening", &db_path, e))?;
@@ -81,9 +157,48 @@ impl SledKv {
             feeds,
             files: Mutex::new(HashMap::new()),
             created: AtomicBool::new(created),
+            marks: Mutex::new(HashMap::new()),
         })
     }
 
+    /// The file of a feed's signing mark: two 8-byte slots, written alternately (slot
+    /// `seq % 2`) in place, so a torn write can only damage the slot being written and the
+    /// other still holds the mark before it. In place, because the file's blocks exist once it
+    /// was created: raising the mark needs no new disk space, even on a full disk.
+    pub fn mark_path(&self, fid: &FeedId) -> PathBuf {
+        self.root.join("marks").join(fid.to_hex())
+    }
+
+    /// Creates a mark file holding `seq` in both slots: written to a temporary name,
+    /// `fsync`ed, renamed, and the directories `fsync`ed.
+    fn create_mark(&self, fid: &FeedId, seq: u32) -> Result<File, StoreError> {
+        let dir = self.root.join("marks");
+        let new_dir = !dir.is_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| io_err("creating", &dir, e))?;
+        let path = self.mark_path(fid);
+        let tmp = dir.join(format!("{}.tmp", fid.to_hex()));
+        let slot = mark_slot(fid, seq);
+        let mut bytes = [0u8; 2 * MARK_SLOT];
+        bytes[..MARK_SLOT].copy_from_slice(&slot);
+        bytes[MARK_SLOT..].copy_from_slice(&slot);
+        let written = std::fs::write(&tmp, bytes)
+            .and_then(|()| File::open(&tmp).and_then(|f| f.sync_all()))
+            .map_err(|e| io_err("writing", &tmp, e));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| io_err("renaming", &tmp, e))?;
+        sync_dir(&dir)?;
+        if new_dir {
+            sync_dir(&self.root)?;
+        }
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err("opening", &path, e))
+    }
     /// The file behind a log.
     pub fn log_path(&self, log: &LogId) -> PathBuf {
         let ext = match log.kind {
@@ -191,6 +306,16 @@ impl Kv for SledKv {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
+        let mut marks = self
+            .marks
+            .lock()
+            .map_err(|_| StoreError::Backend("mark cache poisoned".into()))?;
+        for (fid, (file, dirty)) in marks.iter_mut().filter(|(_, (_, d))| *d) {
+            file.sync_data()
+                .map_err(|e| io_err("syncing", &self.mark_path(fid), e))?;
+            *dirty = false;
+        }
+        drop(marks);
         self.db.flush().map_err(super::backend)?;
         self.db_file
             .sync_all()
@@ -236,6 +361,77 @@ impl Kv for SledKv {
             .ok_or_else(|| StoreError::Backend("log not created".into()))?;
         f.set_len(len)
             .map_err(|e| io_err("truncating", &self.log_path(log), e))
+    }
+
+    fn log_feeds(&self) -> Result<Vec<FeedId>, StoreError> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.feeds) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_err("listing", &self.feeds, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_err("listing", &self.feeds, e))?;
+            let name = entry.file_name();
+            let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".log")) else {
+                continue;
+            };
+            let mut fid = [0u8; 32];
+            if hex::decode_to_slice(hex, &mut fid).is_ok() {
+                out.push(FeedId(fid));
+            }
+        }
+        Ok(out)
+    }
+
+    fn mark_read(&self, fid: &FeedId) -> Result<u32, StoreError> {
+        let path = self.mark_path(fid);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(mark_of(fid, &bytes).unwrap_or_else(|| {
+                tracing::warn!("store: the signing mark {} is damaged", path.display());
+                0
+            })),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(io_err("reading", &path, e)),
+        }
+    }
+
+    fn mark_write(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError> {
+        let mut marks = self
+            .marks
+            .lock()
+            .map_err(|_| StoreError::Backend("mark cache poisoned".into()))?;
+        let path = self.mark_path(fid);
+        if !marks.contains_key(fid) {
+            let existing = OpenOptions::new().read(true).write(true).open(&path);
+            let file = match existing {
+                Ok(f) if f.metadata().is_ok_and(|m| m.len() == 2 * MARK_SLOT as u64) => f,
+                Ok(_) => self.create_mark(fid, seq)?,
+                Err(e) if e.kind() == ErrorKind::NotFound => self.create_mark(fid, seq)?,
+                Err(e) => return Err(io_err("opening", &path, e)),
+            };
+            marks.insert(*fid, (file, false));
+        }
+        let Some((file, dirty)) = marks.get_mut(fid) else {
+            return Err(StoreError::Backend("mark file vanished".into()));
+        };
+        let at = u64::from(seq % 2) * MARK_SLOT as u64;
+        let slot = mark_slot(fid, seq);
+        write_all_at(file, &slot, at).map_err(|e| io_err("writing", &path, e))?;
+        // Lowering the mark (a claim given back): the other slot may hold the higher value.
+        let other = (MARK_SLOT as u64) - at;
+        let mut old = [0u8; MARK_SLOT];
+        let n = read_at(file, &mut old, other).map_err(|e| io_err("reading", &path, e))?;
+        if mark_of(fid, &old[..n]).is_some_and(|o| o > seq) {
+            write_all_at(file, &slot, other).map_err(|e| io_err("writing", &path, e))?;
+        }
+        if durable {
+            file.sync_data().map_err(|e| io_err("syncing", &path, e))?;
+            *dirty = false;
+        } else {
+            *dirty = true;
+        }
+        Ok(())
     }
 
     fn log_sync(&self, logs: &[LogId]) -> Result<(), StoreError> {
