@@ -278,10 +278,16 @@ impl Identity {
         ))
     }
 
-    /// Reads a key file from disk.
+    /// Reads a key file from disk: a regular file of at most [`crate::fsutil::KEY_FILE_MAX`]
+    /// bytes (a device such as `/dev/zero` or a huge file is refused, not read).
     pub fn load(path: &Path) -> Result<Identity, IdentityError> {
-        let text = Zeroizing::new(std::fs::read_to_string(path)?);
-        Identity::from_key_file(&text)
+        let bytes = Zeroizing::new(crate::fsutil::read_small(
+            path,
+            crate::fsutil::KEY_FILE_MAX,
+        )?);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| IdentityError::KeyFile("not UTF-8 text".into()))?;
+        Identity::from_key_file(text)
     }
 
     /// Writes the key file with owner-only permissions; fails if the file exists.

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod emu;
 pub mod face;
 pub mod feed;
+pub mod fsutil;
 pub mod identity;
 pub mod invite;
 pub mod node;
