@@ -15,6 +15,7 @@ pub mod node;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod wire;
 
 pub use identity::{FeedId, FeedKey, Identity, IdentityError};
