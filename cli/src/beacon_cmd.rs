@@ -133,9 +133,12 @@ fn describe(beacon: &AnyBeacon) -> Value {
     }
 }
 
+/// The human form; a beacon is a stranger's bytes, so every value goes through
+/// [`lichen::text::safe`].
 fn print_text(v: &Value) -> anyhow::Result<()> {
+    use lichen::text::safe;
     let s = |k: &str| match &v[k] {
-        Value::String(s) => s.clone(),
+        Value::String(s) => safe(s).into_owned(),
         Value::Null => "none".into(),
         other => other.to_string(),
     };
@@ -146,7 +149,7 @@ fn print_text(v: &Value) -> anyhow::Result<()> {
     outln!("rendezvous id      {}", s("rendezvous_id"))?;
     for l in v["locations"].as_array().into_iter().flatten() {
         match l["url"].as_str() {
-            Some(url) => outln!("location           {url}")?,
+            Some(url) => outln!("location           {}", safe(url))?,
             None => outln!("location           {l}")?,
         }
     }
@@ -156,15 +159,14 @@ fn print_text(v: &Value) -> anyhow::Result<()> {
     if let Some(l) = v["lichen"].as_object() {
         outln!("Lichen invite from {}", l["inviter_ref"])?;
         if let Some(alias) = l["alias"].as_str() {
-            // Escaped (Debug), so that nothing in a stranger's alias reaches the terminal raw.
-            outln!("  alias            {alias:?}")?;
+            outln!("  alias            \"{}\"", safe(alias))?;
         }
         if let Some(key) = l["network_key"].as_str() {
             outln!("  network key      {key}")?;
         }
     }
     if let Some(e) = v["lichen_error"].as_str() {
-        outln!("Lichen records present but invalid: {e}")?;
+        outln!("Lichen records present but invalid: {}", safe(e))?;
     }
     Ok(())
 }

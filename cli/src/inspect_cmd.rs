@@ -87,10 +87,10 @@ pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         };
         outln!("{} ({} bytes), valid: {valid}", verdict.kind, bytes.len())?;
         for (k, v) in &verdict.fields {
-            outln!("  {k:<12} {v}")?;
+            outln!("  {k:<12} {}", lichen::text::safe(&v.to_string()))?;
         }
         if let Some(p) = &verdict.problem {
-            outln!("  problem:     {p}")?;
+            outln!("  problem:     {}", lichen::text::safe(&p.to_string()))?;
         }
     }
     Ok(match verdict.valid {
