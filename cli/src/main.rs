@@ -164,7 +164,11 @@ fn main() -> ExitCode {
         // The reader went away (`lichen log | head -1`): what it wanted, it has.
         Err(e) if out::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            errln!("error: {e:#}");
+            // Errors can quote what a peer or a file said: no terminal controls, and continuation
+            // lines indented so that none can pass for a line of ours.
+            let text = format!("{e:#}");
+            let lines: Vec<_> = text.lines().map(lichen::text::safe).collect();
+            errln!("error: {}", lines.join("\n  "));
             ExitCode::FAILURE
         }
     }
