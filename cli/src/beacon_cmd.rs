@@ -42,17 +42,17 @@ pub fn run(args: &BeaconArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => {
             let v = describe(&b);
             if *json {
-                println!("{v}");
+                outln!("{v}")?;
             } else {
-                print_text(&v);
+                print_text(&v)?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             if *json {
-                println!("{}", json!({"valid": false, "error": e.to_string()}));
+                outln!("{}", json!({"valid": false, "error": e.to_string()}))?;
             }
-            eprintln!("error: not a valid beacon: {e}");
+            errln!("error: not a valid beacon: {e}");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -133,37 +133,40 @@ fn describe(beacon: &AnyBeacon) -> Value {
     }
 }
 
-fn print_text(v: &Value) {
+/// The human form; a beacon is a stranger's bytes, so every value goes through
+/// [`lichen::text::safe`].
+fn print_text(v: &Value) -> anyhow::Result<()> {
+    use lichen::text::safe;
     let s = |k: &str| match &v[k] {
-        Value::String(s) => s.clone(),
+        Value::String(s) => safe(s).into_owned(),
         Value::Null => "none".into(),
         other => other.to_string(),
     };
-    println!("{} beacon, HRP {}", s("version"), s("hrp"));
-    println!("generator version  {}", s("generator_version"));
-    println!("role hint          {}", s("role_hint"));
-    println!("shared seed        {}", s("seed"));
-    println!("rendezvous id      {}", s("rendezvous_id"));
+    outln!("{} beacon, HRP {}", s("version"), s("hrp"))?;
+    outln!("generator version  {}", s("generator_version"))?;
+    outln!("role hint          {}", s("role_hint"))?;
+    outln!("shared seed        {}", s("seed"))?;
+    outln!("rendezvous id      {}", s("rendezvous_id"))?;
     for l in v["locations"].as_array().into_iter().flatten() {
         match l["url"].as_str() {
-            Some(url) => println!("location           {url}"),
-            None => println!("location           {l}"),
+            Some(url) => outln!("location           {}", safe(url))?,
+            None => outln!("location           {l}")?,
         }
     }
     for r in v["unknown_tlvs"].as_array().into_iter().flatten() {
-        println!("unknown record     type {} value {}", r["type"], r["value"]);
+        outln!("unknown record     type {} value {}", r["type"], r["value"])?;
     }
     if let Some(l) = v["lichen"].as_object() {
-        println!("Lichen invite from {}", l["inviter_ref"]);
+        outln!("Lichen invite from {}", l["inviter_ref"])?;
         if let Some(alias) = l["alias"].as_str() {
-            // Escaped (Debug), so that nothing in a stranger's alias reaches the terminal raw.
-            println!("  alias            {alias:?}");
+            outln!("  alias            \"{}\"", safe(alias))?;
         }
         if let Some(key) = l["network_key"].as_str() {
-            println!("  network key      {key}");
+            outln!("  network key      {key}")?;
         }
     }
     if let Some(e) = v["lichen_error"].as_str() {
-        println!("Lichen records present but invalid: {e}");
+        outln!("Lichen records present but invalid: {}", safe(e))?;
     }
+    Ok(())
 }

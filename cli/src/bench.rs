@@ -564,32 +564,39 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "entry_verify_target_met": single.map(|f| ratio(f.median) >= TARGET_SINGLE),
             "batch_target_met": best.map(|f| ratio(f.median) >= TARGET_BATCH),
         });
-        println!("{out}");
+        outln!("{out}")?;
         return Ok(());
     }
 
-    println!("lichen bench: entry verification (release build expected)");
-    println!(
+    outln!("lichen bench: entry verification (release build expected)")?;
+    outln!(
         "  cpu: {} ({threads} threads available, benchmark is single-threaded)",
         cpu.as_deref().unwrap_or("unknown")
-    );
-    println!(
+    )?;
+    outln!(
         "  inputs: {} feeds, {} chain20 entries ({} with side chains), signed in {prep_s:.2} s",
         args.feeds,
         fx.entries.len(),
         fx.with_side_chain
-    );
-    println!(
+    )?;
+    outln!(
         "  {} rounds of ~{} ms per measurement, median reported; timing took {timed_s:.1} s",
-        args.rounds, args.round_ms
-    );
-    println!();
-    println!(
+        args.rounds,
+        args.round_ms
+    )?;
+    outln!()?;
+    outln!(
         "  {:<22} {:>6} {:>12} {:>10} {:>21} {:>9} {:>9}",
-        "path", "batch", "entries/s", "us/entry", "min..max entries/s", "vs raw", "paired"
-    );
+        "path",
+        "batch",
+        "entries/s",
+        "us/entry",
+        "min..max entries/s",
+        "vs raw",
+        "paired"
+    )?;
     for f in &figures {
-        println!(
+        outln!(
             "  {:<22} {:>6} {:>12.0} {:>10.2} {:>10.0}..{:<10.0} {:>8.2}x {:>8.2}x",
             f.path,
             f.size,
@@ -599,26 +606,26 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             f.max,
             ratio(f.median),
             f.paired_ratio
-        );
+        )?;
     }
-    println!("  (vs raw: ratio of medians; paired: median of per-round ratios)");
-    println!();
+    outln!("  (vs raw: ratio of medians; paired: median of per-round ratios)")?;
+    outln!()?;
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     if let Some(f) = single {
         let r = ratio(f.median);
-        println!(
+        outln!(
             "  target entry_verify >= {TARGET_SINGLE:.2}x raw: {} ({r:.3}x)",
             verdict(r >= TARGET_SINGLE)
-        );
+        )?;
     }
     if let Some(f) = best {
         let r = ratio(f.median);
-        println!(
+        outln!(
             "  target best batched >= {TARGET_BATCH:.2}x raw: {} ({r:.2}x, {} at size {})",
             verdict(r >= TARGET_BATCH),
             f.path,
             f.size
-        );
+        )?;
     }
     Ok(())
 }

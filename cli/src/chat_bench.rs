@@ -312,9 +312,9 @@ pub fn run_chat(messages: usize, json_out: bool) -> Result<Value> {
         "targets_ms": {"open": TARGET_OPEN_MS, "search": TARGET_SEARCH_MS, "unread": TARGET_UNREAD_MS},
     });
     if json_out {
-        println!("{figures}");
+        outln!("{figures}")?;
     } else {
-        print_table(&figures);
+        print_table(&figures)?;
     }
     drop(chats);
     drop(store);
@@ -322,18 +322,18 @@ pub fn run_chat(messages: usize, json_out: bool) -> Result<Value> {
     Ok(figures)
 }
 
-fn print_table(f: &Value) {
+fn print_table(f: &Value) -> anyhow::Result<()> {
     let g = |k: &str, m: &str| f[k][m].as_f64().unwrap_or(f64::NAN);
     let met = |v: f64, t: f64| if v < t { "met" } else { "MISSED" };
-    println!(
+    outln!(
         "{} messages in {} chats ({} readable and indexed); built in {:.1} s, indexed in {:.1} s; on disk: feed store {:.1} MB, chat index {:.1} MB",
         f["messages"], f["chats"], f["indexed_messages"],
         f["build_s"].as_f64().unwrap_or(0.0), f["index_s"].as_f64().unwrap_or(0.0),
         f["store_disk_bytes"].as_f64().unwrap_or(0.0) / 1e6,
         f["index_disk_bytes"].as_f64().unwrap_or(0.0) / 1e6
-    );
-    println!("| measurement | median ms | max ms | baseline median ms | vs baseline | target |");
-    println!("|---|---:|---:|---:|---:|---|");
+    )?;
+    outln!("| measurement | median ms | max ms | baseline median ms | vs baseline | target |")?;
+    outln!("|---|---:|---:|---:|---:|---|")?;
     let rows = [
         (
             "open chat + render first page (50)",
@@ -359,19 +359,20 @@ fn print_table(f: &Value) {
     ];
     for (name, k, b, r, target) in rows {
         let v = g(k, "median_ms");
-        println!(
+        outln!(
             "| {name} | {v:.3} | {:.3} | {:.3} | {:.2} | < {target} ms: {} |",
             g(k, "max_ms"),
             g(b, "median_ms"),
             f[r].as_f64().unwrap_or(f64::NAN),
             met(v, target)
-        );
+        )?;
     }
     let cold = f["search_cold_ms"].as_f64().unwrap_or(f64::NAN);
-    println!(
+    outln!(
         "| first search after start (loads the texts) | {cold:.3} | | | | < {TARGET_SEARCH_MS} ms: {} |",
         met(cold, TARGET_SEARCH_MS)
-    );
+    )?;
+    Ok(())
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {

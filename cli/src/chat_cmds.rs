@@ -14,6 +14,7 @@ use lichen::chat::{
     ChatId, Chats, ChatsConfig, Cursor, Message, MessageBody, OtherEntry, OtherKind,
 };
 use lichen::store::Store;
+use lichen::text::safe;
 
 use crate::data::DataDir;
 
@@ -129,12 +130,22 @@ fn chat_arg(chats: &Chats, s: &str) -> anyhow::Result<ChatId> {
     Ok(chats.chat_with(&people)?)
 }
 
+/// The text of `post` and `send`: refused if empty or only whitespace (before anything is
+/// opened, so nothing is published).
+pub(crate) fn text_to_send(text: &str) -> anyhow::Result<&str> {
+    if text.trim().is_empty() {
+        bail!("nothing to send: the text is empty");
+    }
+    Ok(text)
+}
+
 /// `lichen send`.
 pub fn send(data: &DataDir, args: &SendArgs) -> anyhow::Result<ExitCode> {
+    let text = text_to_send(&args.text)?;
     let chats = open(data)?;
     let chat = if args.to.is_empty() {
         if !args.json {
-            eprintln!("no --to: posting to the public channel ALL (readable by everyone)");
+            errln!("no --to: posting to the public channel ALL (readable by everyone)");
         }
         ChatId::Public
     } else {
@@ -145,16 +156,16 @@ pub fn send(data: &DataDir, args: &SendArgs) -> anyhow::Result<ExitCode> {
             .collect::<Result<Vec<_>, _>>()?;
         chats.chat_with(&people)?
     };
-    let m = chats.send(&chat, &args.text)?;
+    let m = chats.send(&chat, text)?;
     if args.json {
-        println!("{}", message_json(&chats, &m)?);
+        outln!("{}", message_json(&chats, &m)?)?;
     } else {
-        println!(
+        outln!(
             "sent #{} to {} ({})",
             m.seq,
-            chats.summary(&chat)?.title,
+            safe(&chats.summary(&chat)?.title),
             m.mid.to_b64()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -165,20 +176,20 @@ pub fn list(data: &DataDir, args: &ChatsArgs) -> anyhow::Result<ExitCode> {
     for s in chats.list()? {
         if args.json {
             let members: Vec<String> = s.id.members().iter().map(|f| f.to_ref()).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "chat": s.id.to_string(), "title": s.title, "members": members,
                     "unread": s.unread, "total": s.total, "last_ts": s.last_ts,
                 })
-            );
+            )?;
         } else {
             let badge = if s.unread > 0 {
                 format!("{} unread", s.unread)
             } else {
                 String::new()
             };
-            println!("{:<30} {:>5} messages  {badge}", s.title, s.total);
+            outln!("{:<30} {:>5} messages  {badge}", safe(&s.title), s.total)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -243,7 +254,7 @@ pub fn messages(data: &DataDir, args: &MessagesArgs) -> anyhow::Result<ExitCode>
 
 fn show(chats: &Chats, m: &Message, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", message_json(chats, m)?);
+        outln!("{}", message_json(chats, m)?)?;
         return Ok(());
     }
     let who = chats.name_of(&m.author)?;
@@ -264,7 +275,8 @@ fn show(chats: &Chats, m: &Message, json: bool) -> anyhow::Result<()> {
         .map(|s| format!("  ({})", s.name()))
         .unwrap_or_default();
     let title = chats.summary(&m.chat)?.title;
-    println!("[{title}] {who}: {text}{state}");
+    // Everything but the state mark comes from others: one line, no terminal controls.
+    outln!("[{}] {}: {}{state}", safe(&title), safe(&who), safe(&text))?;
     Ok(())
 }
 
@@ -275,7 +287,7 @@ fn show_other(chats: &Chats, o: &OtherEntry, json: bool) -> anyhow::Result<()> {
         OtherKind::Unreadable { tag, reason } => ("unreadable", tag.clone(), Some(reason.clone())),
     };
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "chat": null, "mid": o.mid.to_b64(), "author": o.author.to_ref(),
@@ -283,14 +295,19 @@ fn show_other(chats: &Chats, o: &OtherEntry, json: bool) -> anyhow::Result<()> {
                 "kind": kind, "tag": tag, "reason": reason, "text": null,
                 "mine": o.author == *chats.me(),
             })
-        );
+        )?;
     } else {
         let what = match (&o.kind, reason) {
             (OtherKind::OtherApp { tag }, _) => format!("entry of another app ({tag})"),
             (OtherKind::Sealed, _) => "encrypted for others".to_string(),
             (_, r) => format!("unreadable entry: {}", r.unwrap_or_default()),
         };
-        println!("[#{} of {}] {what}", o.seq, chats.name_of(&o.author)?);
+        outln!(
+            "[#{} of {}] {}",
+            o.seq,
+            safe(&chats.name_of(&o.author)?),
+            safe(&what)
+        )?;
     }
     Ok(())
 }
@@ -345,11 +362,11 @@ pub fn contacts(data: &DataDir, args: &ContactsArgs) -> anyhow::Result<ExitCode>
                 .parse::<lichen::FeedId>()
                 .with_context(|| format!("{reference:?} is not a feed id"))?;
             let c = chats.add_contact(fid, alias.as_deref(), *trust)?;
-            println!(
+            outln!(
                 "added {} ({}); their feed is replicated",
-                c.name,
+                safe(&c.name),
                 fid.to_ref()
-            );
+            )?;
         }
         Some(ContactsCmd::Remove { reference }) => {
             let fid = chats.resolve(reference)?;
@@ -357,25 +374,25 @@ pub fn contacts(data: &DataDir, args: &ContactsArgs) -> anyhow::Result<ExitCode>
                 bail!("{reference:?} is not a contact");
             }
             chats.delete_contact(&fid)?;
-            println!("removed {}", fid.to_ref());
+            outln!("removed {}", fid.to_ref())?;
         }
         None => {
             for c in chats.contacts()? {
                 if args.json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({
                             "fid": c.fid.to_hex(), "ref": c.fid.to_ref(), "alias": c.alias,
                             "iam": c.iam, "trust": c.trust, "name": c.name,
                         })
-                    );
+                    )?;
                 } else {
-                    println!(
+                    outln!(
                         "{:<20} trust {}  {}",
-                        c.name,
+                        safe(&c.name),
                         c.trust.unwrap_or(0),
                         c.fid.to_ref()
-                    );
+                    )?;
                 }
             }
         }
@@ -388,6 +405,6 @@ pub fn read(data: &DataDir, args: &ReadArgs) -> anyhow::Result<ExitCode> {
     let chats = open(data)?;
     let chat = chat_arg(&chats, &args.chat)?;
     chats.mark_read(&chat)?;
-    println!("marked read: {}", chats.summary(&chat)?.title);
+    outln!("marked read: {}", safe(&chats.summary(&chat)?.title))?;
     Ok(ExitCode::SUCCESS)
 }

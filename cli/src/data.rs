@@ -1,4 +1,7 @@
 //! The node's data directory: `identity.json` (the key file, owner-only) and `store/` (sled).
+//!
+//! Only `lichen init` creates one; every other command needs it to exist already, so a
+//! mistyped `--data` is an error instead of a new, empty node.
 
 use std::path::{Path, PathBuf};
 
@@ -41,8 +44,26 @@ impl DataDir {
         self.key_file().exists()
     }
 
+    /// The feed store's directory.
+    fn store_dir(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    /// Fails unless `lichen init` made this directory (it holds an identity or a store).
+    pub fn require(&self) -> anyhow::Result<()> {
+        if self.has_identity() || self.store_dir().is_dir() {
+            return Ok(());
+        }
+        bail!(
+            "no Lichen data at {} (run `lichen --data {} init` first)",
+            self.root.display(),
+            self.root.display()
+        )
+    }
+
     /// Loads the identity.
     pub fn identity(&self) -> anyhow::Result<Identity> {
+        self.require()?;
         if !self.has_identity() {
             bail!(
                 "no identity in {}: run `lichen --data {} init` first",
@@ -54,9 +75,21 @@ impl DataDir {
             .with_context(|| format!("reading {}", self.key_file().display()))
     }
 
-    /// Opens the feed store.
+    /// Opens the feed store of an existing data directory ([`DataDir::require`]).
     pub fn store(&self) -> anyhow::Result<SledStore> {
-        let dir = self.root.join("store");
+        self.require()?;
+        self.open_store()
+    }
+
+    /// Opens the feed store, creating it if needed (`lichen init` only).
+    pub fn create_store(&self) -> anyhow::Result<SledStore> {
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))?;
+        self.open_store()
+    }
+
+    fn open_store(&self) -> anyhow::Result<SledStore> {
+        let dir = self.store_dir();
         SledStore::open(&dir).map_err(|e| {
             let busy = e.to_string().contains("could not acquire lock");
             let err = anyhow::Error::new(e);

@@ -40,16 +40,16 @@ enum DongleCmd {
     /// List tinySSB dongles in range: name, signal strength, whether paired before.
     Scan {
         /// How long to scan, seconds.
-        #[arg(long, default_value_t = 5.0)]
-        secs: f64,
+        #[arg(long, default_value = "5", value_parser = crate::args::seconds)]
+        secs: Duration,
     },
     /// Pair with a dongle (its name or id from `scan`): checks it, then remembers it.
     Pair {
         /// `tinySSB-xxxx` or the id `scan` printed.
         dongle: String,
         /// How long to scan for it, seconds.
-        #[arg(long, default_value_t = 5.0)]
-        secs: f64,
+        #[arg(long, default_value = "5", value_parser = crate::args::seconds)]
+        secs: Duration,
     },
     /// Show the paired dongle, its link and whether its feeds match ours.
     Status,
@@ -89,17 +89,22 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn say(json: bool, j: serde_json::Value, text: &str) {
+/// Prints a line; the human form (dongle names, errors from a radio) is printed made safe.
+fn say(json: bool, j: serde_json::Value, text: &str) -> anyhow::Result<()> {
     if json {
-        println!("{j}");
+        outln!("{j}")
     } else {
-        println!("{text}");
+        outln!("{}", lichen::text::safe(text))
     }
 }
 
 /// `lichen dongle …`.
 pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
+    if !matches!(args.cmd, DongleCmd::Scan { .. }) {
+        // Pairing state lives in the data directory: never create one by mistake.
+        data.require()?;
+    }
     let rt = runtime()?;
     let dongles = || -> Result<Dongles, BleError> {
         Ok(Dongles::new(central(args.emu.as_deref())?, data.root()))
@@ -107,9 +112,9 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
     match &args.cmd {
         DongleCmd::Scan { secs } => {
             let d = dongles()?;
-            let found = rt.block_on(d.scan(Duration::from_secs_f64(secs.max(0.1))))?;
+            let found = rt.block_on(d.scan((*secs).max(Duration::from_millis(100))))?;
             if found.is_empty() && !json {
-                println!("no tinySSB dongle found: is it switched on and within range?");
+                outln!("no tinySSB dongle found: is it switched on and within range?")?;
             }
             for f in found {
                 let rssi = f.rssi.map_or("? dBm".into(), |r| format!("{r} dBm"));
@@ -125,12 +130,12 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
                     serde_json::json!({"id": f.id, "name": f.name, "rssi": f.rssi,
                         "paired": f.paired, "paired_before": f.paired_before}),
                     &format!("{:<14} {:>8}  {:<13} {}", f.name, rssi, mark, f.id),
-                );
+                )?;
             }
         }
         DongleCmd::Pair { dongle, secs } => {
             let d = dongles()?;
-            let p = rt.block_on(d.pair(dongle, Duration::from_secs_f64(secs.max(0.1))))?;
+            let p = rt.block_on(d.pair(dongle, (*secs).max(Duration::from_millis(100))))?;
             say(
                 json,
                 serde_json::json!({"event": "paired", "id": p.id, "name": p.name,
@@ -140,7 +145,7 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
                      the link drops",
                     p.name, p.id
                 ),
-            );
+            )?;
         }
         DongleCmd::Status => {
             let st = Dongles::new(Arc::new(EmuCentral::new("")), data.root()).status()?;
@@ -149,15 +154,20 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
                 .filter(|l| unix_ms().saturating_sub(l.updated_unix_ms) < LIVE);
             let p = &st.paired;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"paired": p, "live": link.is_some(), "link": link})
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("paired with {} ({}) over {}", p.name, p.id, p.transport);
+            outln!(
+                "paired with {} ({}) over {}",
+                lichen::text::safe(&p.name),
+                lichen::text::safe(&p.id),
+                p.transport
+            )?;
             let Some(l) = link else {
-                println!("link: no node is running it (start `lichen serve` to connect)");
+                outln!("link: no node is running it (start `lichen serve` to connect)")?;
                 return Ok(ExitCode::SUCCESS);
             };
             let h = &l.health;
@@ -172,11 +182,11 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
                 ),
                 LinkPhase::Stopped => "stopped".to_string(),
             };
-            println!("link: {phase}");
+            outln!("link: {phase}")?;
             if let Some(e) = &l.last_error {
-                println!("last error: {e}");
+                outln!("last error: {}", lichen::text::safe(e))?;
             }
-            println!(
+            outln!(
                 "  MTU {}, signal {}, last packet {}, {} packets in, {} out, {} write errors, \
                  {} bad frames skipped, connected {} times",
                 h.mtu.map_or("?".into(), |m| m.to_string()),
@@ -190,8 +200,8 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
                 h.write_errors,
                 h.bad_frames,
                 h.connects
-            );
-            println!("feeds: {}", l.sync.describe());
+            )?;
+            outln!("feeds: {}", l.sync.describe())?;
         }
         DongleCmd::Unpair => {
             let p = Dongles::new(Arc::new(EmuCentral::new("")), data.root()).unpair()?;
@@ -202,7 +212,7 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
                     "unpaired {}; a running node stops reconnecting to it",
                     p.name
                 ),
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -36,7 +36,7 @@ pub struct EmuArgs {
     #[arg(long, requires = "lora_udp")]
     lora_peer: Vec<SocketAddr>,
     /// Probability that a received LoRa frame is lost.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value = "0", value_parser = crate::args::probability)]
     loss: f64,
     /// Radio plan (airtime), e.g. US915.a, EU868.a.
     #[arg(long, default_value = "US915.a")]
@@ -45,8 +45,8 @@ pub struct EmuArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Stop after this many seconds.
-    #[arg(long)]
-    timeout: Option<f64>,
+    #[arg(long, value_parser = crate::args::seconds)]
+    timeout: Option<Duration>,
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
@@ -54,9 +54,6 @@ pub struct EmuArgs {
 
 /// `lichen dongle-emu`.
 pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
-    if !(0.0..=1.0).contains(&args.loss) {
-        anyhow::bail!("--loss must be between 0 and 1, got {}", args.loss);
-    }
     let plan: Plan = args
         .plan
         .parse()
@@ -81,22 +78,20 @@ pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
     let emu = Emulator::start(cfg, radio).context("starting the emulator")?;
     let ble = emu.ble_addr().to_string();
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"event": "listening", "ble": ble, "name": emu.name(), "lora": lora})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{} listening for centrals on {ble}{}",
             emu.name(),
             lora.as_ref()
                 .map_or(String::new(), |l| format!(", LoRa over UDP on {l}"))
-        );
+        )?;
     }
     let mut events = emu.node().subscribe();
-    let deadline = args
-        .timeout
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let deadline = crate::args::deadline(args.timeout);
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -128,13 +123,11 @@ pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints a line; a closed stdout does not stop the emulator.
 fn say(json: bool, j: serde_json::Value, text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
     let _ = if json {
-        writeln!(out, "{j}")
+        outln!("{j}")
     } else {
-        writeln!(out, "{text}")
+        outln!("{}", lichen::text::safe(text))
     };
-    let _ = out.flush();
 }

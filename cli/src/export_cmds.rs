@@ -65,7 +65,7 @@ pub fn export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "dir": report.dir.display().to_string(),
@@ -74,10 +74,10 @@ pub fn export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
                 "chunks": chunks,
                 "warnings": report.warnings,
             })
-        );
+        )?;
     } else {
         for f in &report.feeds {
-            println!(
+            outln!(
                 "exported {} {}: {} entries, {} chunks, {} open side chains ({} bytes)",
                 f.fid.short_display(),
                 f.fid.to_hex(),
@@ -85,15 +85,15 @@ pub fn export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
                 f.chunks,
                 f.open_chains,
                 f.log_bytes
-            );
+            )?;
         }
-        println!(
+        outln!(
             "{} feeds, {entries} entries, {chunks} chunks written to {}",
             report.feeds.len(),
             report.dir.display()
-        );
+        )?;
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -126,7 +126,7 @@ pub fn import(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(p, why)| json!({"path": p.display().to_string(), "why": why}))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "dir": report.dir.display().to_string(),
@@ -136,10 +136,10 @@ pub fn import(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
                 "skipped": skipped,
                 "problems": report.problems(),
             })
-        );
+        )?;
     } else {
         for f in &report.feeds {
-            println!(
+            outln!(
                 "imported {} {}: {} entries verified, {} new, {} new chunks, {} open side chains{}",
                 f.fid.short_display(),
                 f.fid.to_hex(),
@@ -152,15 +152,15 @@ pub fn import(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     ""
                 }
-            );
+            )?;
             for p in &f.problems {
-                eprintln!("problem: {} {}: {p}", f.fid.short_display(), f.fid.to_hex());
+                errln!("problem: {} {}: {p}", f.fid.short_display(), f.fid.to_hex());
             }
         }
         for (path, why) in &report.skipped {
-            eprintln!("skipped {}: {why}", path.display());
+            errln!("skipped {}: {why}", path.display());
         }
-        println!(
+        outln!(
             "{} feeds, {} new entries, {} new chunks from {}{}",
             report.feeds.len(),
             report.new_entries(),
@@ -171,7 +171,7 @@ pub fn import(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
                 1 => "; 1 problem (see above), everything else kept".to_string(),
                 n => format!("; {n} problems (see above), everything else kept"),
             }
-        );
+        )?;
     }
     Ok(if report.problems() == 0 {
         ExitCode::SUCCESS

@@ -36,25 +36,26 @@ pub struct LogArgs {
 
 /// `lichen post TEXT`.
 pub fn post(data: &DataDir, args: &PostArgs) -> anyhow::Result<ExitCode> {
+    let text = crate::chat_cmds::text_to_send(&args.text)?;
     let me = data.identity()?;
     let store = data.store()?;
     let ts = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let content = Tav::public_text(&args.text, ts).encode();
+    let content = Tav::public_text(text, ts).encode();
     let published =
         feed::publish(&store, &Network::deployed(), &me, &content).context("appending the post")?;
     if args.json {
-        println!("{}", entry_json(&store, me.fid(), published.seq)?);
+        outln!("{}", entry_json(&store, me.fid(), published.seq)?)?;
     } else {
-        println!(
+        outln!(
             "posted #{} ({} bytes, {} chunks) mid {}",
             published.seq,
             content.len(),
             published.signed.chunks.len(),
             published.signed.mid.to_b64()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -69,19 +70,23 @@ pub fn log(data: &DataDir, args: &LogArgs) -> anyhow::Result<ExitCode> {
     let last = store.frontier(&fid)?.map_or(0, |f| f.seq);
     for seq in 1..=last {
         if args.json {
-            println!("{}", entry_json(&store, &fid, seq)?);
+            outln!("{}", entry_json(&store, &fid, seq)?)?;
         } else {
             let j = entry_json(&store, &fid, seq)?;
             let shown = j["text"]
                 .as_str()
-                .map(|t| format!("{t:?}"))
-                .or_else(|| j["summary"].as_str().map(str::to_owned))
+                .map(|t| format!("\"{}\"", lichen::text::safe(t)))
+                .or_else(|| {
+                    j["summary"]
+                        .as_str()
+                        .map(|s| lichen::text::safe(s).into_owned())
+                })
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "#{seq:<5} {} {}",
                 j["mid_b64"].as_str().unwrap_or(""),
                 shown
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -31,7 +31,7 @@ pub fn fill(data: &DataDir, args: &FillArgs) -> anyhow::Result<ExitCode> {
         let (fid, _) =
             feed::author_synthetic(&store, &net, args.seed.wrapping_add(k), args.entries)?;
         store.add_member(&fid)?;
-        println!("{}", fid.to_ref());
+        outln!("{}", fid.to_ref())?;
     }
     store.flush()?;
     Ok(ExitCode::SUCCESS)

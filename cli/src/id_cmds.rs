@@ -16,6 +16,10 @@ pub struct InitArgs {
     /// simplechat's `{"seed":"<hex>"}`.
     #[arg(long, value_name = "KEYFILE")]
     import: Option<PathBuf>,
+    /// Create the data directory with a feed store but no identity: a pub that replicates
+    /// others' feeds and posts nothing (`lichen init` later adds an identity).
+    #[arg(long, conflicts_with = "import")]
+    no_identity: bool,
     /// Print the identity as JSON.
     #[arg(long)]
     json: bool,
@@ -38,6 +42,14 @@ pub fn init(data: &DataDir, args: &InitArgs) -> anyhow::Result<ExitCode> {
             data.key_file().display()
         );
     }
+    if args.no_identity {
+        data.create_store()?;
+        outln!(
+            "created {} without an identity (a pub: `lichen serve` replicates others' feeds)",
+            data.root().display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let me = match &args.import {
         Some(path) => {
             Identity::load(path).with_context(|| format!("importing {}", path.display()))?
@@ -48,22 +60,22 @@ pub fn init(data: &DataDir, args: &InitArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("creating {}", data.root().display()))?;
     me.save(&data.key_file())
         .with_context(|| format!("writing {}", data.key_file().display()))?;
-    data.store()?;
+    data.create_store()?;
     tracing::info!(feed = %me.fid().short_display(), "identity created");
-    print_id(me.fid(), args.json);
+    print_id(me.fid(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `lichen id`.
 pub fn id(data: &DataDir, args: &IdArgs) -> anyhow::Result<ExitCode> {
     let me = data.identity()?;
-    print_id(me.fid(), args.json);
+    print_id(me.fid(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_id(fid: &FeedId, json: bool) {
+fn print_id(fid: &FeedId, json: bool) -> anyhow::Result<()> {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "fid": fid.to_hex(),
@@ -72,11 +84,12 @@ fn print_id(fid: &FeedId, json: bool) {
                 "short": fid.short_name(),
                 "short_display": fid.short_display(),
             })
-        );
+        )?;
     } else {
-        println!("ref    {}", fid.to_ref());
-        println!("did    {}", fid.to_did());
-        println!("short  {}", fid.short_display());
-        println!("hex    {}", fid.to_hex());
+        outln!("ref    {}", fid.to_ref())?;
+        outln!("did    {}", fid.to_did())?;
+        outln!("short  {}", fid.short_display())?;
+        outln!("hex    {}", fid.to_hex())?;
     }
+    Ok(())
 }

@@ -69,7 +69,7 @@ pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone().into()))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "kind": verdict.kind,
@@ -78,19 +78,19 @@ pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
                 "fields": fields,
                 "problem": verdict.problem,
             })
-        );
+        )?;
     } else {
         let valid = match verdict.valid {
             Some(true) => "yes",
             Some(false) => "NO",
             None => "cannot tell",
         };
-        println!("{} ({} bytes), valid: {valid}", verdict.kind, bytes.len());
+        outln!("{} ({} bytes), valid: {valid}", verdict.kind, bytes.len())?;
         for (k, v) in &verdict.fields {
-            println!("  {k:<12} {v}");
+            outln!("  {k:<12} {}", lichen::text::safe(&v.to_string()))?;
         }
         if let Some(p) = &verdict.problem {
-            println!("  problem:     {p}");
+            outln!("  problem:     {}", lichen::text::safe(&p.to_string()))?;
         }
     }
     Ok(match verdict.valid {

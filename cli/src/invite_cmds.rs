@@ -44,7 +44,8 @@ impl RelayLinkArgs {
             ..RelayOptions::default()
         };
         if let Some(path) = &self.relay_ca {
-            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let pem = lichen::fsutil::read_small(path, lichen::fsutil::PEM_MAX)
+                .with_context(|| format!("reading {}", path.display()))?;
             options
                 .add_roots_pem(&pem)
                 .with_context(|| format!("{}", path.display()))?;
@@ -72,8 +73,8 @@ pub struct InviteArgs {
     #[arg(long, requires = "wait")]
     until_synced: bool,
     /// With --wait: stop after this many seconds.
-    #[arg(long, requires = "wait")]
-    timeout: Option<f64>,
+    #[arg(long, requires = "wait", value_parser = crate::args::seconds)]
+    timeout: Option<Duration>,
     /// Print JSON lines (the first one holds the invite).
     #[arg(long)]
     json: bool,
@@ -90,8 +91,8 @@ pub struct AcceptArgs {
     #[arg(long)]
     until_synced: bool,
     /// Stop after this many seconds.
-    #[arg(long)]
-    timeout: Option<f64>,
+    #[arg(long, value_parser = crate::args::seconds)]
+    timeout: Option<Duration>,
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
@@ -133,14 +134,14 @@ pub fn invite(data: &DataDir, args: &InviteArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         if !args.no_qr {
-            print!("{}", qr::render(&invite.encode_qr())?);
+            out!("{}", qr::render(&invite.encode_qr())?)?;
         }
-        println!("{beacon}");
-        println!(
+        outln!("{beacon}")?;
+        outln!(
             "Give this invite to one person (it is a secret: whoever holds it can meet you).\n\
              They run: lichen accept <invite>. Relay: {}",
             location.url()
-        );
+        )?;
     }
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
@@ -152,6 +153,8 @@ pub fn invite(data: &DataDir, args: &InviteArgs) -> anyhow::Result<ExitCode> {
 
 /// `lichen accept`.
 pub fn accept(data: &DataDir, args: &AcceptArgs) -> anyhow::Result<ExitCode> {
+    // The invite, the contact and the store go into an existing data directory only.
+    data.require()?;
     let invite = Invite::decode(&args.beacon).context("not a usable Lichen invite")?;
     if let Some(key) = invite.network_key() {
         if key != Network::deployed().key() {
@@ -173,7 +176,7 @@ pub fn accept(data: &DataDir, args: &AcceptArgs) -> anyhow::Result<ExitCode> {
         Some(c) => {
             if let Err(e) = c.add_contact(inviter, invite.alias(), VERIFIED) {
                 // An alias taken by another contact must not stop the meeting.
-                eprintln!(
+                errln!(
                     "note: {e}; adding {} without the alias",
                     inviter.short_display()
                 );
@@ -229,9 +232,9 @@ fn run_linked(
     node: Node,
     json: bool,
     until_synced: bool,
-    timeout: Option<f64>,
+    timeout: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
-    let deadline = timeout.map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let deadline = crate::args::deadline(timeout);
     run_until(&node, json, |snap, _| {
         deadline.is_some_and(|d| Instant::now() >= d) || (until_synced && synced(snap))
     })?;

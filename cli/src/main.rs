@@ -1,9 +1,15 @@
 //! `lichen`: the command-line face of the Lichen core.
 //!
 //! Every command is scriptable: `--json` output is one JSON object per line with stable keys,
-//! errors go to stderr, and the exit code says what happened (0 ok, 1 error or invalid input,
-//! 2 usage, 3 `inspect` could not decide without more state).
+//! errors go to stderr, and the exit code says what happened (0 ok, also when the reader of
+//! stdout went away; 1 error or invalid input; 2 usage, bad numbers included; 3 `inspect`
+//! could not decide without more state; 4 [`NOT_SYNCED`]). All output goes through
+//! [`out`]; every number a person types is parsed by [`args`].
 
+#[macro_use]
+mod out;
+
+mod args;
 mod beacon_cmd;
 mod bench;
 mod chat_bench;
@@ -29,6 +35,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// Exit code of `--until-synced` runs that ended without being synced (a timeout before any
+/// peer agreed, or a feed still behind what a peer showed).
+pub const NOT_SYNCED: u8 = 4;
 
 /// Offline group chat over tinySSB.
 #[derive(Debug, Parser)]
@@ -151,8 +161,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`lichen log | head -1`): what it wanted, it has.
+        Err(e) if out::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors can quote what a peer or a file said: no terminal controls, and continuation
+            // lines indented so that none can pass for a line of ours.
+            let text = format!("{e:#}");
+            let lines: Vec<_> = text.lines().map(lichen::text::safe).collect();
+            errln!("error: {}", lines.join("\n  "));
             ExitCode::FAILURE
         }
     }

@@ -68,11 +68,11 @@ pub fn run_lora(json_out: bool) -> Result<Value> {
         "runs": rows,
     });
     if json_out {
-        println!("{out}");
+        outln!("{out}")?;
     } else {
-        println!("pacing              loss  airtime/needed  sim time   frames  converged");
+        outln!("pacing              loss  airtime/needed  sim time   frames  converged")?;
         for r in &rows {
-            println!(
+            outln!(
                 "{:<19} {:>4.0}%  {:>14.2}  {:>7.0} s  {:>7}  {}",
                 r["pacing"].as_str().unwrap_or(""),
                 r["loss"].as_f64().unwrap_or(0.0) * 100.0,
@@ -80,7 +80,7 @@ pub fn run_lora(json_out: bool) -> Result<Value> {
                 r["sim_time_s"].as_f64().unwrap_or(0.0),
                 r["packets"].as_u64().unwrap_or(0),
                 r["converged"].as_bool().unwrap_or(false),
-            );
+            )?;
         }
     }
     Ok(out)
@@ -185,13 +185,13 @@ pub fn run_ws(json_out: bool, entries: u32) -> Result<Value> {
         "target_entries_per_s": 20_000,
     });
     if json_out {
-        println!("{out}");
+        outln!("{out}")?;
     } else {
-        println!(
+        outln!(
             "WebSocket loopback: {total} entries ({chunks} chunks) replicated at {rate:.0} entries/s \
              (median of 3; {:.2}x raw ed25519 verify at {baseline:.0}/s; target 20000/s)",
             rate / baseline
-        );
+        )?;
     }
     Ok(out)
 }

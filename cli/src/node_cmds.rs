@@ -27,8 +27,8 @@ pub struct ServeArgs {
     #[arg(long, requires = "udp")]
     udp_if: Option<std::net::Ipv4Addr>,
     /// Stop after this many seconds (default: run until Ctrl-C).
-    #[arg(long)]
-    timeout: Option<f64>,
+    #[arg(long, value_parser = crate::args::seconds)]
+    timeout: Option<Duration>,
     /// Stop once a peer's GOset matches ours and no new data moved for 2 seconds.
     #[arg(long)]
     until_synced: bool,
@@ -50,8 +50,8 @@ pub struct ConnectArgs {
     #[arg(long)]
     until_synced: bool,
     /// Stop after this many seconds.
-    #[arg(long)]
-    timeout: Option<f64>,
+    #[arg(long, value_parser = crate::args::seconds)]
+    timeout: Option<Duration>,
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
@@ -124,9 +124,7 @@ pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             &format!("meeting {relays} saved invite(s) through their relays"),
         );
     }
-    let deadline = args
-        .timeout
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let deadline = crate::args::deadline(args.timeout);
     let until_synced = args.until_synced;
     run_until(&node, args.json, |snap, _| {
         deadline.is_some_and(|d| Instant::now() >= d) || (until_synced && synced(snap))
@@ -138,8 +136,7 @@ pub fn serve(data: &DataDir, args: &ServeArgs) -> anyhow::Result<ExitCode> {
 pub fn connect(data: &DataDir, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
     let (node, _chats) = start(data)?;
     node.connect_ws(&args.url)?;
-    let started = Instant::now();
-    let deadline = args.timeout.map(|s| started + Duration::from_secs_f64(s));
+    let deadline = crate::args::deadline(args.timeout);
     let until_synced = args.until_synced;
     run_until(&node, args.json, |snap, elapsed| {
         deadline.is_some_and(|d| Instant::now() >= d)
@@ -160,14 +157,13 @@ pub(crate) fn synced(snap: &Snapshot) -> bool {
             .all(|p| p.open_chains == 0 && p.held >= p.peer_max)
 }
 
-/// Prints a line; a closed stdout (the reader went away) does not stop the node.
+/// Prints a line; a closed stdout (the reader went away) does not stop the node. The human
+/// form may hold what peers said (reasons, aliases, addresses): it is printed made safe.
 pub(crate) fn say(json: bool, j: &serde_json::Value, text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
     let _ = if json {
-        writeln!(out, "{j}")
+        outln!("{j}")
     } else {
-        writeln!(out, "{text}")
+        outln!("{}", lichen::text::safe(text))
     };
 }
 
@@ -243,11 +239,51 @@ fn print_event(e: &NodeEvent, json: bool) {
     say(json, &j, &text);
 }
 
-/// Prints what was synced and stops the node. With `until_synced`, a run that ended (by
-/// its timeout) without ever agreeing with a peer exits 2, so scripts can tell.
+/// Prints what was synced and stops the node. With `until_synced`, a run that ended without
+/// agreeing with a peer, or with a feed behind what a peer showed, says what is behind and
+/// exits [`crate::NOT_SYNCED`], so scripts can tell.
 pub(crate) fn finish(node: Node, json: bool, until_synced: bool) -> anyhow::Result<ExitCode> {
     let snap = node.snapshot()?;
     node.shutdown(Duration::from_secs(3));
+    // A closed stdout must not hide the verdict: the exit code still says it.
+    if let Err(e) = print_summary(&snap, json) {
+        if !crate::out::is_closed(&e) {
+            return Err(e);
+        }
+    }
+    if until_synced {
+        if let Some(why) = not_synced(&snap) {
+            errln!("not synced: {why}");
+            return Ok(ExitCode::from(crate::NOT_SYNCED));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why a run that should have ended synced did not, if it did not.
+pub(crate) fn not_synced(snap: &Snapshot) -> Option<String> {
+    if snap.goset_agreed.is_none() {
+        return Some("no peer's feed set matched ours before the timeout".into());
+    }
+    let behind: Vec<String> = snap
+        .progress
+        .iter()
+        .filter(|p| p.held < p.peer_max || p.open_chains > 0)
+        .map(|p| {
+            let mut s = format!("{} held {}", p.fid.short_display(), p.held);
+            if p.held < p.peer_max {
+                s.push_str(&format!(" < peer {}", p.peer_max));
+            }
+            if p.open_chains > 0 {
+                s.push_str(&format!(", {} side chain(s) incomplete", p.open_chains));
+            }
+            s
+        })
+        .collect();
+    (!behind.is_empty()).then(|| format!("behind what a peer showed: {}", behind.join("; ")))
+}
+
+fn print_summary(snap: &Snapshot, json: bool) -> anyhow::Result<()> {
     let feeds: Vec<serde_json::Value> = snap
         .progress
         .iter()
@@ -259,7 +295,7 @@ pub(crate) fn finish(node: Node, json: bool, until_synced: bool) -> anyhow::Resu
         })
         .collect();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "event": "synced",
@@ -273,27 +309,26 @@ pub(crate) fn finish(node: Node, json: bool, until_synced: bool) -> anyhow::Resu
                     + snap.stats.dropped_short + snap.stats.dropped_keys,
                 "feeds": feeds,
             })
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "synced: {} entries and {} chunks received; {} packets in, {} out",
-            snap.stats.entries, snap.stats.chunks, snap.stats.rx, snap.stats.tx
-        );
+            snap.stats.entries,
+            snap.stats.chunks,
+            snap.stats.rx,
+            snap.stats.tx
+        )?;
         for p in &snap.progress {
-            println!(
+            outln!(
                 "  {}  held {:>6}  peers hold {:>6}  open side chains {}",
                 p.fid.short_display(),
                 p.held,
                 p.peer_max,
                 p.open_chains
-            );
+            )?;
         }
     }
-    if until_synced && snap.goset_agreed.is_none() {
-        eprintln!("not synced: no peer's feed set matched ours before the timeout");
-        return Ok(ExitCode::from(2));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `lichen feeds`.
@@ -311,7 +346,7 @@ pub fn feeds(data: &DataDir, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
         let front = store.frontier(&fid)?;
         let open = store.open_chains(&fid)?.len();
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "fid": fid.to_hex(), "ref": fid.to_ref(), "short": fid.short_name(),
@@ -319,15 +354,15 @@ pub fn feeds(data: &DataDir, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
                     "mid": front.map(|f| f.mid.to_string()),
                     "open_chains": open, "member": members.contains(&fid),
                 })
-            );
+            )?;
         } else {
-            println!(
+            outln!(
                 "{}  {:>6} entries  {} open side chains  {}",
                 fid.short_display(),
                 front.map_or(0, |f| f.seq),
                 open,
                 fid.to_ref()
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -24,10 +24,10 @@ pub struct RelayArgs {
     #[arg(long, env = "LICHEN_RELAY_LISTEN")]
     pub listen: SocketAddr,
     /// Seconds a client may wait unpaired before it is closed.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value = "60", value_parser = crate::args::whole_seconds)]
     pub wait_timeout: u64,
     /// Seconds a pair may forward nothing before both sides are closed.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value = "300", value_parser = crate::args::whole_seconds)]
     pub idle_timeout: u64,
     /// Largest WebSocket frame accepted, in bytes (1 KiB to 16 MiB).
     #[arg(long, default_value_t = 64 * 1024)]
@@ -45,7 +45,7 @@ pub struct RelayArgs {
     #[arg(long)]
     pub no_metrics: bool,
     /// Seconds to wait for connections to close on shutdown.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value = "5", value_parser = crate::args::whole_seconds)]
     pub shutdown_timeout: u64,
     /// Print the bound address as one JSON object.
     #[arg(long)]
@@ -97,21 +97,21 @@ pub fn run(args: &RelayArgs) -> Result<ExitCode> {
             .with_context(|| format!("starting the relay on {}", args.listen))?;
         let addr = relay.local_addr();
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "event": "listening", "addr": addr.to_string(), "tls": scheme == "wss",
                 })
-            );
+            )?;
         } else {
-            println!("relay listening on {scheme}://{addr} (metrics: {web}://{addr}/metrics)");
+            outln!("relay listening on {scheme}://{addr} (metrics: {web}://{addr}/metrics)")?;
         }
         stop_signal().await?;
         tracing::info!("stop requested; shutting down");
         let m = relay.metrics();
         relay.shutdown().await;
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "event": "stopped",
@@ -119,12 +119,14 @@ pub fn run(args: &RelayArgs) -> Result<ExitCode> {
                     "pairs_total": m.pairs_total,
                     "frames_forwarded": m.frames_forwarded,
                 })
-            );
+            )?;
         } else {
-            println!(
+            outln!(
                 "relay stopped after {} connections, {} pairs, {} frames forwarded",
-                m.connections_total, m.pairs_total, m.frames_forwarded
-            );
+                m.connections_total,
+                m.pairs_total,
+                m.frames_forwarded
+            )?;
         }
         Ok(ExitCode::SUCCESS)
     })

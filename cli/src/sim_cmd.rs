@@ -19,7 +19,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 100)]
     entries: u32,
     /// Per-frame, per-receiver loss probability (0..1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value = "0", value_parser = crate::args::probability)]
     loss: f64,
     /// Placement: `line` (data hops) or `mesh` (everyone hears everyone).
     #[arg(long, default_value = "mesh")]
@@ -28,7 +28,7 @@ pub struct SimArgs {
     #[arg(long, default_value = "EU868.a")]
     plan: String,
     /// Duty cycle in percent (default: the region's, 1 % in EU868, none in US915).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::percent)]
     duty: Option<f64>,
     /// Seed of the medium and the engines.
     #[arg(long, default_value_t = 1)]
@@ -40,7 +40,7 @@ pub struct SimArgs {
     #[arg(long, num_args = 2, value_names = ["K", "SECONDS"])]
     partition: Option<Vec<u64>>,
     /// Give up after this many simulated hours.
-    #[arg(long, default_value_t = 24.0)]
+    #[arg(long, default_value = "24", value_parser = crate::args::hours)]
     max_hours: f64,
     /// Print one JSON object.
     #[arg(long)]
@@ -84,7 +84,7 @@ pub fn sim(args: &SimArgs) -> anyhow::Result<ExitCode> {
     let r = net::run(&cfg)?;
     let ratio = r.airtime_us as f64 / r.lower_bound_airtime_us.max(1) as f64;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "converged": r.converged,
@@ -98,9 +98,9 @@ pub fn sim(args: &SimArgs) -> anyhow::Result<ExitCode> {
                 "plan": plan.name,
                 "duty": duty.to_string(),
             })
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{} after {:.0} s simulated: {} frames, airtime {:.1} s ({:.2}x the {:.1} s the entries need), {} lost",
             if r.converged { "converged" } else { "NOT converged" },
             r.sim_time_ms as f64 / 1000.0,
@@ -109,7 +109,7 @@ pub fn sim(args: &SimArgs) -> anyhow::Result<ExitCode> {
             ratio,
             r.lower_bound_airtime_us as f64 / 1e6,
             r.lost
-        );
+        )?;
     }
     Ok(if r.converged {
         ExitCode::SUCCESS

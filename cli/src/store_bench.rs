@@ -413,12 +413,14 @@ pub fn child_main() -> Option<ExitCode> {
     let dir = std::env::var_os(CHILD_ENV)?;
     Some(match write_million(Path::new(&dir)) {
         Ok(()) => {
-            println!("FLUSHED");
+            if outln!("FLUSHED").is_err() {
+                return Some(ExitCode::FAILURE);
+            }
             std::thread::sleep(Duration::from_secs(600));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::FAILURE
         }
     })
@@ -546,24 +548,29 @@ pub fn run_storage(json_out: bool) -> Result<Value> {
         "took_s": started.elapsed().as_secs_f64(),
     });
     if json_out {
-        println!("{out}");
+        outln!("{out}")?;
         return Ok(out);
     }
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
-    println!("lichen bench --storage (release build expected)");
-    println!(
+    outln!("lichen bench --storage (release build expected)")?;
+    outln!(
         "  ingest: {} entries of {} feeds in runs of {RUN}, {} rounds; raw ed25519 {:.0}/s",
         ingest["entries"],
         ingest["feeds"],
         ingest["rounds"],
         ingest["raw_verify_per_s"].as_f64().unwrap_or(0.0)
-    );
-    println!(
+    )?;
+    outln!(
         "    {:>6} {:>6} {:>7} {:>12} {:>8} {:>8}",
-        "group", "commit", "chunks", "entries/s", "vs raw", "paired"
-    );
+        "group",
+        "commit",
+        "chunks",
+        "entries/s",
+        "vs raw",
+        "paired"
+    )?;
     for v in ingest["variants"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "    {:>6} {:>6} {:>7} {:>12.0} {:>7.2}x {:>7.2}x",
             v["group"].as_u64().unwrap_or(0),
             v["commit"].as_str().unwrap_or(""),
@@ -575,35 +582,35 @@ pub fn run_storage(json_out: bool) -> Result<Value> {
             v["entries_per_s"].as_f64().unwrap_or(0.0),
             v["ratio"].as_f64().unwrap_or(0.0),
             v["paired_ratio"].as_f64().unwrap_or(0.0),
-        );
+        )?;
     }
-    println!(
+    outln!(
         "  target ingest (group {NODE_GROUP}, flush) >= {TARGET_INGEST:.1}x raw: {} ({ingest_ratio:.2}x)",
         verdict(ingest_ratio >= TARGET_INGEST)
-    );
-    println!(
+    )?;
+    outln!(
         "  disk: {} entries of {} feeds: {:.3} x 120 B per entry (apparent {:.3}); chunks {:.3} x 120 B each",
         disk["entries"],
         disk["feeds"],
         disk_ratio,
         disk["bytes_per_entry_ratio_apparent"].as_f64().unwrap_or(0.0),
         disk["bytes_per_chunk_ratio"].as_f64().unwrap_or(0.0)
-    );
-    println!(
+    )?;
+    outln!(
         "  target disk <= {TARGET_DISK:.1}: {} ({disk_ratio:.3})",
         verdict(disk_ratio <= TARGET_DISK)
-    );
-    println!(
+    )?;
+    outln!(
         "  open: {} entries: {:.3} s after a clean close, {:.3} s after SIGKILL; first locate {:.3} s",
         open["entries"],
         clean_s,
         killed_s,
         open["first_locate_s"].as_f64().unwrap_or(0.0)
-    );
-    println!(
+    )?;
+    outln!(
         "  target open < {TARGET_OPEN_CLEAN_S} s clean / < {TARGET_OPEN_KILLED_S} s killed: {}",
         verdict(clean_s < TARGET_OPEN_CLEAN_S && killed_s < TARGET_OPEN_KILLED_S)
-    );
-    println!("  took {:.1} s", started.elapsed().as_secs_f64());
+    )?;
+    outln!("  took {:.1} s", started.elapsed().as_secs_f64())?;
     Ok(out)
 }

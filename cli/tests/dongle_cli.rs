@@ -71,6 +71,10 @@ fn addr(j: &serde_json::Value) -> String {
 fn scan_pair_status_unpair_and_the_errors_a_person_sees() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // Pairing state lives in a data directory, which only `init` creates.
+    let e = fails(d, &["dongle", "status"]);
+    assert!(e.contains("no Lichen data at"), "{e}");
+    ok(d, &["init", "--no-identity"]);
     let (_a, ja, _) = emulator(&["--seed", "43981"]); // tinySSB-abcd
     let (_b, jb, _) = emulator(&["--seed", "4660", "--rssi", "-85"]); // tinySSB-1234
     let both = format!("{},{}", addr(&ja), addr(&jb));

@@ -89,7 +89,7 @@ fn serve_and_connect_until_synced() {
 #[test]
 fn udp_multicast_between_two_network_namespaces() {
     let Some(net) = Netns::create() else {
-        eprintln!("skipped: cannot create network namespaces here (needs root and iproute2)");
+        common::cannot_run_here("cannot create network namespaces here (needs root and iproute2)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -77,7 +77,7 @@ fn spawn_relay(log: &Path) -> (Killed, String) {
 }
 
 #[test]
-fn accepting_when_the_inviter_never_comes_exits_2() {
+fn accepting_when_the_inviter_never_comes_exits_not_synced() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     lichen(&a, &["init"]);
@@ -95,7 +95,7 @@ fn accepting_when_the_inviter_never_comes_exits_2() {
         .env_remove("LICHEN_DATA")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert_eq!(o.status.code(), Some(4), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("not synced"));
 }
 

@@ -10,7 +10,8 @@ pub use lichen_proto::identity::*;
 
 /// Reading and writing an [`Identity`]'s key file.
 pub trait IdentityFile: Sized {
-    /// Reads a key file from disk.
+    /// Reads a key file from disk: a regular file of at most [`crate::fsutil::KEY_FILE_MAX`]
+    /// bytes (a device such as `/dev/zero` or a huge file is refused, not read).
     fn load(path: &Path) -> Result<Self, IdentityError>;
 
     /// Writes the key file with owner-only permissions; fails if the file exists.
@@ -19,8 +20,13 @@ pub trait IdentityFile: Sized {
 
 impl IdentityFile for Identity {
     fn load(path: &Path) -> Result<Identity, IdentityError> {
-        let text = Zeroizing::new(std::fs::read_to_string(path)?);
-        Identity::from_key_file(&text)
+        let bytes = Zeroizing::new(crate::fsutil::read_small(
+            path,
+            crate::fsutil::KEY_FILE_MAX,
+        )?);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| IdentityError::KeyFile("not UTF-8 text".into()))?;
+        Identity::from_key_file(text)
     }
 
     fn save(&self, path: &Path) -> Result<(), IdentityError> {

@@ -10,11 +10,13 @@ pub mod chat;
 pub mod emu;
 pub mod face;
 pub mod feed;
+pub mod fsutil;
 pub mod identity;
 pub mod invite;
 pub mod node;
 pub mod sim;
 pub mod store;
+pub mod text;
 
 /// LoRa time on air, region plans and the duty budget (from `lichen_proto`).
 pub use lichen_proto::lora;

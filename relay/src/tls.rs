@@ -33,6 +33,29 @@ pub struct TlsIdentity {
     pub key_pem: Vec<u8>,
 }
 
+/// The most a PEM file may hold (a long chain is a few KiB).
+pub(crate) const PEM_MAX: u64 = 1024 * 1024;
+
+/// Reads a PEM file a person named, refusing anything but a regular file of at most
+/// [`PEM_MAX`] bytes.
+fn read_pem(p: &Path) -> Result<Vec<u8>, RelayError> {
+    use std::io::Read;
+    let err = |why: String| RelayError::Tls(format!("reading {}: {why}", p.display()));
+    let file = std::fs::File::open(p).map_err(|e| err(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(err("not a regular file".into()));
+    }
+    let mut pem = Vec::new();
+    file.take(PEM_MAX + 1)
+        .read_to_end(&mut pem)
+        .map_err(|e| err(e.to_string()))?;
+    if meta.len() > PEM_MAX || pem.len() as u64 > PEM_MAX {
+        return Err(err(format!("larger than {PEM_MAX} bytes")));
+    }
+    Ok(pem)
+}
+
 impl fmt::Debug for TlsIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsIdentity")
@@ -43,14 +66,13 @@ impl fmt::Debug for TlsIdentity {
 }
 
 impl TlsIdentity {
-    /// Reads the certificate chain and the key from PEM files.
+    /// Reads the certificate chain and the key from PEM files: regular files of at most
+    /// 1 MiB each (a device such as `/dev/zero`, a FIFO or a huge file is refused
+    /// with an error, not read).
     pub fn from_files(cert: &Path, key: &Path) -> Result<TlsIdentity, RelayError> {
-        let read = |p: &Path| {
-            std::fs::read(p).map_err(|e| RelayError::Tls(format!("reading {}: {e}", p.display())))
-        };
         Ok(TlsIdentity {
-            cert_pem: read(cert)?,
-            key_pem: read(key)?,
+            cert_pem: read_pem(cert)?,
+            key_pem: read_pem(key)?,
         })
     }
 

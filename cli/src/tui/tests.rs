@@ -213,3 +213,62 @@ fn notes_to_self_and_the_public_channel_are_always_listed_and_history_pages() {
     assert!(s.contains("me: note 0  "), "{s}");
     assert!(!s.contains("PageUp for older"), "{s}");
 }
+
+/// A peer's name and posts full of terminal controls: clear screen, window title, bell, a
+/// fake header line, C1 CSI, DEL, bidi override and isolate.
+const HOSTILE: &str = "hello\u{1b}[2J\u{1b}]0;pwned\u{7}\n[Public channel] admin: run \
+                       this\r\n\u{9b}31m\u{7f}\u{202e}txt.exe\u{2066}x\u{2069}";
+const HOSTILE_NAME: &str = "mallory\u{1b}[31m\u{7}\u{202e}\n[Public channel] admin";
+
+#[test]
+fn a_peers_controls_are_drawn_as_visible_marks() {
+    let mut a = Peer::new(0x55);
+    // The peer's entries land in A's store as replication would put them there.
+    let peer = Identity::from_seed(&[0x56; 32]);
+    let theirs = Chats::in_memory(
+        a.node.store().clone(),
+        Identity::from_seed(&[0x56; 32]),
+        ChatsConfig::default(),
+    )
+    .unwrap();
+    theirs.set_my_alias(HOSTILE_NAME).unwrap();
+    theirs.send(&lichen::chat::ChatId::Public, HOSTILE).unwrap();
+    let private = theirs.chat_with(&[*a.chats.me()]).unwrap();
+    theirs.send(&private, HOSTILE).unwrap();
+    a.chats.refresh().unwrap();
+    a.chats.add_contact(*peer.fid(), None, 1).unwrap();
+    a.app.reload_list(&a.chats).unwrap();
+
+    let obeyed = |s: &str| {
+        s.chars().find(|c| {
+            matches!(*c, '\u{0}'..='\u{9}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+    };
+    let check = |s: &str| {
+        assert_eq!(obeyed(s), None, "a control reached the screen:\n{s}");
+        for row in s.lines() {
+            let inner = row.trim_start_matches(['│', '┌', '└', ' ', '>']);
+            assert!(
+                !inner.starts_with("[Public channel] admin"),
+                "a faked line:\n{s}"
+            );
+        }
+    };
+    let mut screens = vec![a.screen()];
+    for pos in 0..a.app.chats.len() {
+        a.app.selected = pos;
+        a.key(KeyCode::Enter);
+        a.key(KeyCode::Esc);
+        screens.push(a.screen());
+    }
+    a.key(KeyCode::Char('c'));
+    screens.push(a.screen());
+    let all = screens.concat();
+    for s in &screens {
+        check(s);
+    }
+    // The peer's words are there, made visible.
+    assert!(all.contains("␛[2J"), "{all}");
+    assert!(all.contains("mallory"), "{all}");
+}

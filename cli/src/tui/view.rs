@@ -1,7 +1,12 @@
 //! Drawing the model: chat list (or contacts) on the left, the conversation and the compose
 //! line on the right, a status line at the bottom.
+//!
+//! ratatui puts text into cells as it is, control characters included, and the terminal
+//! then obeys them: every text that comes from others (titles, names, messages, reasons,
+//! notices) goes through [`safe`] first.
 
 use lichen::chat::{DeliveryState, Message, MessageBody};
+use lichen::text::safe;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -61,7 +66,7 @@ fn chat_list(f: &mut Frame<'_>, app: &App, area: Rect) {
         .chats
         .iter()
         .map(|c| {
-            let mut spans = vec![Span::raw(c.title.clone())];
+            let mut spans = vec![Span::raw(safe(&c.title).into_owned())];
             if c.unread > 0 {
                 spans.push(Span::styled(
                     format!(" ({})", c.unread),
@@ -96,7 +101,11 @@ fn contacts(f: &mut Frame<'_>, app: &App, area: Rect) {
                 Some(_) => " (untrusted)",
                 None => " (not a contact)",
             };
-            ListItem::new(format!("{}{trust}  {}", c.name, c.fid.short_display()))
+            ListItem::new(format!(
+                "{}{trust}  {}",
+                safe(&c.name),
+                c.fid.short_display()
+            ))
         })
         .collect();
     let list = List::new(items)
@@ -123,7 +132,7 @@ fn message_line<'a>(
         Span::styled(clock(m.ts), Style::default().fg(Color::DarkGray)),
         Span::raw(" "),
         Span::styled(
-            format!("{who}: "),
+            format!("{}: ", safe(&who)),
             Style::default().add_modifier(Modifier::BOLD),
         ),
     ];
@@ -136,12 +145,12 @@ fn message_line<'a>(
         } => {
             if let Some(loc) = location {
                 spans.push(Span::styled(
-                    format!("[{loc}] "),
+                    format!("[{}] ", safe(loc)),
                     Style::default().fg(Color::Cyan),
                 ));
             }
             if let Some(t) = body {
-                spans.push(Span::raw(t.clone()));
+                spans.push(Span::raw(safe(t).into_owned()));
             }
             if let Some(v) = voice {
                 spans.push(Span::styled(
@@ -151,7 +160,7 @@ fn message_line<'a>(
             }
         }
         MessageBody::Unreadable { reason } => spans.push(Span::styled(
-            format!("unreadable entry ({reason})"),
+            format!("unreadable entry ({})", safe(reason)),
             Style::default().fg(Color::Red),
         )),
     }
@@ -195,7 +204,7 @@ fn conversation(f: &mut Frame<'_>, app: &App, area: Rect) {
                 )));
             }
             lines.extend(o.messages.iter().map(|m| message_line(app, m, &names)));
-            (o.title.clone(), lines)
+            (safe(&o.title).into_owned(), lines)
         }
     };
     let inner_height = parts[0].height.saturating_sub(2);
@@ -219,7 +228,7 @@ fn conversation(f: &mut Frame<'_>, app: &App, area: Rect) {
         Focus::Compose => ("Message — Enter sends, Esc: chat list", true),
         _ => ("Message", false),
     };
-    let input = Paragraph::new(app.input.as_str()).block(
+    let input = Paragraph::new(safe(&app.input).into_owned()).block(
         Block::default()
             .borders(Borders::ALL)
             .title(label)
@@ -265,7 +274,7 @@ fn status(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let line = match &app.notice {
         Some(n) => Line::from(vec![
-            Span::styled(n.clone(), Style::default().fg(Color::Red)),
+            Span::styled(safe(n).into_owned(), Style::default().fg(Color::Red)),
             Span::raw("  "),
             Span::raw(text),
         ]),

@@ -211,7 +211,7 @@ pub fn paired_in(dir: &Path) -> Result<Option<PairedDongle>, BleError> {
 }
 
 fn read_record(path: &Path) -> Result<Record, BleError> {
-    match std::fs::read_to_string(path) {
+    match crate::fsutil::read_small_string(path, crate::fsutil::RECORD_MAX) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| BleError::Record {
             path: path.display().to_string(),
             detail: format!("not a pairing record: {e}"),

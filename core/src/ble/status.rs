@@ -147,7 +147,7 @@ impl DongleStatus {
 
     /// Reads a record; `None` if there is none or it does not parse.
     pub fn load(path: &Path) -> Option<DongleStatus> {
-        let text = std::fs::read_to_string(path).ok()?;
+        let text = crate::fsutil::read_small_string(path, crate::fsutil::RECORD_MAX).ok()?;
         serde_json::from_str(&text).ok()
     }
 

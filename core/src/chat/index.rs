@@ -2,11 +2,13 @@
 //! from them) plus a few trees of local-only state (read markers, my aliases for contacts,
 //! how far my feed has been sent and stored).
 //!
-//! Messages of a chat are keyed `chat number ‖ rank ‖ timestamp ‖ message id`, so a page of
-//! history is one reverse range scan. The rank is ScuttleSort's: 0 for a message with no
+//! Messages of a chat are keyed `chat number ‖ rank ‖ timestamp ‖ seq ‖ message id`, so a page
+//! of history is one reverse range scan. The rank is ScuttleSort's: 0 for a message with no
 //! known cause in the chat, else one more than its highest-ranked cause (its tips). A message
 //! whose cause arrives later is re-keyed, and so are its successors. Order is therefore
-//! causal first, then by the author's clock, then by message id.
+//! causal first, then by the author's clock (whole seconds), then by the entry's sequence
+//! number in its author's feed, then by message id: posts of one author in the same second
+//! keep the order they were written in, and ties between authors stay deterministic.
 //!
 //! Indexing happens in passes ([`Pass`]): chat records are updated in memory during a pass and
 //! written once at its end, with the texts for search appended to `texts.log` (read in one go
@@ -26,9 +28,10 @@ use crate::chat::types::ChatError;
 use crate::wire::Mid;
 
 /// Bumped when the derived layout changes: the derived trees are then rebuilt from the logs.
-const INDEX_VERSION: u32 = 1;
-/// Length of a message key: chat number, rank, timestamp, message id.
-pub const MSG_KEY_LEN: usize = 4 + 4 + 8 + 20;
+/// (2: the author's sequence number joined the message key, before the message id.)
+const INDEX_VERSION: u32 = 2;
+/// Length of a message key: chat number, rank, timestamp, sequence number, message id.
+pub const MSG_KEY_LEN: usize = 4 + 4 + 8 + 4 + 20;
 /// Tips kept per chat (the newest): bounds what a post carries.
 const MAX_TIPS: usize = 10;
 
@@ -155,14 +158,15 @@ fn key_rank(key: &[u8]) -> u32 {
 
 /// The message id of a message key.
 pub(crate) fn key_mid(key: &[u8]) -> Option<Mid> {
-    mid_at(key, 16)
+    mid_at(key, 20)
 }
 
-fn msg_key(num: u32, rank: u32, ts: i64, mid: &Mid) -> Vec<u8> {
+fn msg_key(num: u32, rank: u32, ts: i64, seq: u32, mid: &Mid) -> Vec<u8> {
     let mut k = Vec::with_capacity(MSG_KEY_LEN);
     k.extend_from_slice(&num.to_be_bytes());
     k.extend_from_slice(&rank.to_be_bytes());
     k.extend_from_slice(&((ts as u64) ^ (1 << 63)).to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
     k.extend_from_slice(&mid.0);
     k
 }
@@ -352,7 +356,7 @@ impl Index {
                 }
             }
         }
-        let key = msg_key(chat_num, rank, m.ts, &m.mid);
+        let key = msg_key(chat_num, rank, m.ts, m.rec.s, &m.mid);
         self.msgs.insert(&key, serde_json::to_vec(&m.rec)?)?;
         if let Some(x) = &m.rec.x {
             push_text(&mut pass.texts, m.ts, &m.mid, x);

@@ -83,10 +83,11 @@ pub struct SavedInvites {
 }
 
 impl SavedInvites {
-    /// Reads `dir/invites.json` (an absent file is an empty list).
+    /// Reads `dir/invites.json` (an absent file is an empty list; anything but a regular
+    /// file of at most [`crate::fsutil::RECORD_MAX`] bytes is an error).
     pub fn load(dir: &Path) -> Result<SavedInvites, SavedError> {
         let path = dir.join(FILE);
-        let invites = match std::fs::read(&path) {
+        let invites = match crate::fsutil::read_small(&path, crate::fsutil::RECORD_MAX) {
             Ok(bytes) => {
                 let form: FileForm =
                     serde_json::from_slice(&bytes).map_err(|e| SavedError::Format {
