@@ -1,11 +1,10 @@
 //! The WebSocket listener out of file descriptors (EMFILE, made real by lowering this test
-//! process's own descriptor limit with `prlimit`): every failed accept is reported and
+//! process's own descriptor limit with `setrlimit`): every failed accept is reported and
 //! followed by a pause instead of an immediate retry, and the listener serves again once
 //! descriptors are free. One test in its own file: the limit is per process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,33 +44,17 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-/// Sets this process's soft descriptor limit (the hard one stays).
-fn set_soft_nofile(soft: &str) -> bool {
-    let pid = std::process::id().to_string();
-    let hard = Command::new("prlimit")
-        .args([
-            "--pid",
-            &pid,
-            "--nofile",
-            "--output",
-            "HARD",
-            "--noheadings",
-        ])
-        .output();
-    let Ok(hard) = hard else { return false };
-    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_owned();
-    Command::new("prlimit")
-        .args(["--pid", &pid, &format!("--nofile={soft}:{hard}")])
-        .status()
-        .is_ok_and(|s| s.success())
+/// Sets this process's soft descriptor limit (the hard one stays). A system call, not a
+/// `prlimit` process: spawning one needs descriptors, which this test has just used up.
+fn set_soft_nofile(soft: u64) -> bool {
+    let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) else {
+        return false;
+    };
+    rlimit::setrlimit(rlimit::Resource::NOFILE, soft.min(hard), hard).is_ok()
 }
 
 #[test]
 fn the_listener_pauses_on_emfile_and_serves_again() {
-    assert!(
-        Command::new("prlimit").arg("--version").output().is_ok(),
-        "prlimit (util-linux) is needed for this test"
-    );
     let warnings = Arc::new(AtomicU64::new(0));
     tracing::subscriber::set_global_default(CountWarnings(Arc::clone(&warnings))).unwrap();
 
@@ -92,26 +75,9 @@ fn the_listener_pauses_on_emfile_and_serves_again() {
     };
     rt.spawn(serve_with(listener, node.link(), config));
 
-    let original = {
-        let pid = std::process::id().to_string();
-        let out = Command::new("prlimit")
-            .args([
-                "--pid",
-                &pid,
-                "--nofile",
-                "--output",
-                "SOFT",
-                "--noheadings",
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let (original, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
     let limit = open_fds() + 6;
-    assert!(
-        set_soft_nofile(&limit.to_string()),
-        "prlimit lowered the limit"
-    );
+    assert!(set_soft_nofile(limit as u64), "the limit is lowered");
 
     // Connect until this process has no descriptor left: the last connections sit in the
     // listener's backlog, and every accept of them fails with EMFILE.
@@ -128,7 +94,7 @@ fn the_listener_pauses_on_emfile_and_serves_again() {
     });
     let during = warnings.load(Ordering::Relaxed);
     drop(clients);
-    assert!(set_soft_nofile(&original), "prlimit restored the limit");
+    assert!(set_soft_nofile(original), "the limit is restored");
     eprintln!("{during} accept failures reported in about one second out of descriptors");
     assert!(during >= 1, "accept failures are reported");
     // A retry without a pause would fail hundreds of thousands of times a second.
