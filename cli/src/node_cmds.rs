@@ -154,7 +154,7 @@ pub(crate) fn synced(snap: &Snapshot) -> bool {
         && snap
             .progress
             .iter()
-            .all(|p| p.open_chains == 0 && p.held >= p.peer_max)
+            .all(|p| p.open_chains == 0 && p.held >= p.peer_claimed)
 }
 
 /// Prints a line; a closed stdout (the reader went away) does not stop the node. The human
@@ -268,11 +268,11 @@ pub(crate) fn not_synced(snap: &Snapshot) -> Option<String> {
     let behind: Vec<String> = snap
         .progress
         .iter()
-        .filter(|p| p.held < p.peer_max || p.open_chains > 0)
+        .filter(|p| p.held < p.peer_claimed || p.open_chains > 0)
         .map(|p| {
             let mut s = format!("{} held {}", p.fid.short_display(), p.held);
-            if p.held < p.peer_max {
-                s.push_str(&format!(" < peer {}", p.peer_max));
+            if p.held < p.peer_claimed {
+                s.push_str(&format!(" < peer {}", p.peer_claimed));
             }
             if p.open_chains > 0 {
                 s.push_str(&format!(", {} side chain(s) incomplete", p.open_chains));

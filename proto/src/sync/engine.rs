@@ -234,6 +234,10 @@ pub struct FeedProgress {
     pub peer_max: u32,
     /// Side chains still incomplete.
     pub open_chains: usize,
+    /// The most any peer *said* it holds, unchecked. For the own feed, more than `held` is
+    /// never a delivery state (see `peer_max`) but is worth telling the person: another
+    /// device writes this key, or this device's history is still to be recovered.
+    pub peer_claimed: u32,
 }
 
 /// The replication engine of one node.
@@ -250,6 +254,8 @@ pub struct Engine {
     faces: BTreeMap<FaceId, FaceState>,
     stash: Stash,
     peer_holds: BTreeMap<FeedId, u32>,
+    /// What peers said they hold, unchecked (reported, never used as a delivery state).
+    peer_claims: BTreeMap<FeedId, u32>,
     /// What each face showed it holds, per feed (events fire when one rises).
     face_holds: BTreeMap<(FaceId, FeedId), u32>,
     want_offs: usize,
@@ -295,6 +301,7 @@ impl Engine {
             expected_chunks: BTreeMap::new(),
             faces: BTreeMap::new(),
             peer_holds: BTreeMap::new(),
+            peer_claims: BTreeMap::new(),
             face_holds: BTreeMap::new(),
             want_offs: 0,
             chnk_offs: 0,
@@ -359,6 +366,7 @@ impl Engine {
                 !slots.is_empty()
             });
             self.peer_holds.remove(&fid);
+            self.peer_claims.remove(&fid);
             self.face_holds.retain(|(_, f), _| *f != fid);
             for f in self.faces.values_mut() {
                 f.forget_feed(&fid);
@@ -441,6 +449,7 @@ impl Engine {
             .map(|(fid, st)| FeedProgress {
                 fid: *fid,
                 held: st.next_seq - 1,
+                peer_claimed: self.peer_claims.get(fid).copied().unwrap_or(0),
                 peer_max: self.peer_holds.get(fid).map_or(0, |&m| {
                     if self.own == Some(*fid) {
                         m.min(st.next_seq - 1)
@@ -780,6 +789,8 @@ impl Engine {
                 continue;
             }
             let mut held = s - 1;
+            let claimed = self.peer_claims.entry(fid).or_insert(0);
+            *claimed = (*claimed).max(held);
             if self.own == Some(fid) {
                 // Nobody holds more of my feed than I wrote.
                 held = held.min(self.feeds.get(&fid).map_or(0, |st| st.next_seq - 1));
