@@ -118,3 +118,39 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
     b.close_link(face).unwrap();
     app::wait_until(LIMIT, "closed by id", || a.sync_summary().unwrap().links == 0);
 }
+
+#[test]
+fn a_link_opened_elsewhere_runs_as_a_face_and_closes() {
+    use lichen::ble::channel;
+    use lichen::ble::link::LinkInfo;
+    let dir = tempfile::tempdir().unwrap();
+    let a = App::create(&dir.path().join("a"), AppOptions::default()).unwrap();
+    let b = App::create(&dir.path().join("b"), AppOptions::default()).unwrap();
+    a.chats().add_contact(*b.fid(), None, VERIFIED).unwrap();
+    b.chats().add_contact(*a.fid(), None, VERIFIED).unwrap();
+    let info = |id: &str| LinkInfo {
+        id: id.into(),
+        name: format!("phone-{id}"),
+        mtu: 247,
+    };
+    // Two phones' GATT links, as native code would hand them over.
+    let (ca, cb) = {
+        let _rt = a.node().unwrap().handle().enter();
+        channel::pair(info("b"), info("a"))
+    };
+    let mut eb = b.subscribe();
+    let ha = a.attach_connection(ca, "ble").unwrap();
+    b.attach_connection(cb, "ble").unwrap();
+    assert_eq!(ha.kind(), "ble");
+    a.send(&ChatId::Public, "over the phone link").unwrap();
+    app::wait_event(&mut eb, LIMIT, |e| match e {
+        AppEvent::Chat(ChatEvent::Message { mine: false, .. }) => Some(()),
+        _ => None,
+    });
+    ha.close();
+    app::wait_event(&mut eb, LIMIT, |e| match e {
+        AppEvent::LinkDown { .. } => Some(()),
+        _ => None,
+    });
+    app::wait_until(LIMIT, "A has no link", || a.sync_summary().unwrap().links == 0);
+}
