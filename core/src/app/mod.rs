@@ -184,8 +184,13 @@ impl App {
     }
 
     /// Brings up what this directory remembers: every saved invite's relay link (as
-    /// `lichen serve` does) and the paired dongle's link.
+    /// `lichen serve` does) and the paired dongle's link. What stood out when the store
+    /// opened ([`App::warnings`]) is told on the event stream first, for subscribers that
+    /// came after `open`.
     pub fn start(&self) -> Result<Started, AppError> {
+        for w in &self.warnings {
+            let _ = self.events.send(AppEvent::Warning(w.clone()));
+        }
         let relays = self.meet_saved()?;
         let dongle = self.resume_dongle()?;
         Ok(Started { relays, dongle })
