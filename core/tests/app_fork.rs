@@ -28,7 +28,9 @@ fn an_imported_key_posts_after_its_feed_is_recovered_never_a_second_seq_1() {
     assert_eq!(a.key_state(), KeyState::Unrecovered);
     let err = a.send(&ChatId::Public, "too early").err().unwrap();
     assert_eq!(err.to_string(), UNRECOVERED);
-    assert!(err.to_string().contains("connect to a device that holds them first"));
+    assert!(err
+        .to_string()
+        .contains("connect to a device that holds them first"));
     // Through the chat service directly, too.
     let err = a.chats().send(&ChatId::Public, "too early").err().unwrap();
     assert_eq!(err.to_string(), UNRECOVERED);
@@ -50,11 +52,22 @@ fn an_imported_key_posts_after_its_feed_is_recovered_never_a_second_seq_1() {
     });
     assert_eq!(held, 3);
     assert_eq!(a.key_state(), KeyState::Ready);
-    let front = a.node().unwrap().store().frontier(a.fid()).unwrap().unwrap();
+    let front = a
+        .node()
+        .unwrap()
+        .store()
+        .frontier(a.fid())
+        .unwrap()
+        .unwrap();
     assert_eq!(front.seq, 3);
     assert_eq!(
         front,
-        b.node().unwrap().store().frontier(b.fid()).unwrap().unwrap(),
+        b.node()
+            .unwrap()
+            .store()
+            .frontier(b.fid())
+            .unwrap()
+            .unwrap(),
         "A holds B's entries, not entries of its own"
     );
     let m = a.send(&ChatId::Public, "from A").unwrap();

@@ -17,8 +17,12 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
     let dir = tempfile::tempdir().unwrap();
     let a = App::create(&dir.path().join("a"), AppOptions::default()).unwrap();
     let b = App::create(&dir.path().join("b"), AppOptions::default()).unwrap();
-    a.chats().add_contact(*b.fid(), Some("bea"), VERIFIED).unwrap();
-    b.chats().add_contact(*a.fid(), Some("ada"), VERIFIED).unwrap();
+    a.chats()
+        .add_contact(*b.fid(), Some("bea"), VERIFIED)
+        .unwrap();
+    b.chats()
+        .add_contact(*a.fid(), Some("ada"), VERIFIED)
+        .unwrap();
 
     // Nothing is linked yet: not synced, and the summary says why.
     let s = a.sync_summary().unwrap();
@@ -41,14 +45,20 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
     let m = b.send_to(&[*a.fid()], "hello ada").unwrap();
     let one_to_one = m.chat.clone();
     let got = app::wait_event(&mut ea, LIMIT, |e| match e {
-        AppEvent::Chat(ChatEvent::Message { chat, mine: false, .. }) if *chat == one_to_one => {
-            Some(chat.clone())
-        }
+        AppEvent::Chat(ChatEvent::Message {
+            chat, mine: false, ..
+        }) if *chat == one_to_one => Some(chat.clone()),
         _ => None,
     });
     assert_eq!(got, one_to_one);
     app::wait_until(LIMIT, "A lists both chats", || {
-        a.chats().list().unwrap().iter().filter(|c| c.total > 0).count() >= 2
+        a.chats()
+            .list()
+            .unwrap()
+            .iter()
+            .filter(|c| c.total > 0)
+            .count()
+            >= 2
     });
     let unread = |app: &App| {
         app.chats()
@@ -63,9 +73,9 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
     assert_eq!(unread(&a), 0);
     a.send(&one_to_one, "hi bea").unwrap();
     app::wait_event(&mut eb, LIMIT, |e| match e {
-        AppEvent::Chat(ChatEvent::Message { chat, mine: false, .. }) if *chat == one_to_one => {
-            Some(())
-        }
+        AppEvent::Chat(ChatEvent::Message {
+            chat, mine: false, ..
+        }) if *chat == one_to_one => Some(()),
         _ => None,
     });
     // A group of three (the third not online): B can read it.
@@ -74,7 +84,9 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
     assert_eq!(g.chat.members().len(), 3);
     let group = g.chat.clone();
     app::wait_event(&mut eb, LIMIT, |e| match e {
-        AppEvent::Chat(ChatEvent::Message { chat, mine: false, .. }) if *chat == group => Some(()),
+        AppEvent::Chat(ChatEvent::Message {
+            chat, mine: false, ..
+        }) if *chat == group => Some(()),
         _ => None,
     });
     // Progress events name the feeds that grew.
@@ -89,7 +101,10 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
     // Once quiet, both say synced.
     app::wait_until(LIMIT, "A synced", || a.sync_summary().unwrap().synced);
     let s = a.sync_summary().unwrap();
-    assert_eq!((s.links, s.feeds, s.entries_missing, s.open_chains), (1, 3, 0, 0));
+    assert_eq!(
+        (s.links, s.feeds, s.entries_missing, s.open_chains),
+        (1, 3, 0, 0)
+    );
     assert!(s.behind.is_empty() && s.why_not.is_none(), "{s:?}");
 
     // Closing the dialled link takes it down on both sides.
@@ -116,7 +131,9 @@ fn two_apps_chat_over_websocket_report_synced_and_close_links() {
         _ => None,
     });
     b.close_link(face).unwrap();
-    app::wait_until(LIMIT, "closed by id", || a.sync_summary().unwrap().links == 0);
+    app::wait_until(LIMIT, "closed by id", || {
+        a.sync_summary().unwrap().links == 0
+    });
 }
 
 #[test]
@@ -152,5 +169,7 @@ fn a_link_opened_elsewhere_runs_as_a_face_and_closes() {
         AppEvent::LinkDown { .. } => Some(()),
         _ => None,
     });
-    app::wait_until(LIMIT, "A has no link", || a.sync_summary().unwrap().links == 0);
+    app::wait_until(LIMIT, "A has no link", || {
+        a.sync_summary().unwrap().links == 0
+    });
 }

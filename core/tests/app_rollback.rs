@@ -20,14 +20,20 @@ fn a_rolled_back_own_feed_is_warned_about_and_not_signed_over() {
     let fid = *a.fid();
     a.stop();
     // Damage the second record of the own log (148-byte records): the feed rolls back to 1.
-    let log = root.join("store/feeds").join(format!("{}.log", fid.to_hex()));
+    let log = root
+        .join("store/feeds")
+        .join(format!("{}.log", fid.to_hex()));
     let mut bytes = std::fs::read(&log).unwrap();
     bytes[148 + 20] ^= 0xff;
     std::fs::write(&log, &bytes).unwrap();
 
     let a = App::open(&root, AppOptions::default()).unwrap();
     assert_eq!(a.warnings().len(), 1, "{:?}", a.warnings());
-    assert!(a.warnings()[0].contains("rolled back from 3 to 1"), "{:?}", a.warnings());
+    assert!(
+        a.warnings()[0].contains("rolled back from 3 to 1"),
+        "{:?}",
+        a.warnings()
+    );
     let mut events = a.subscribe();
     a.start().unwrap();
     let w = app::wait_event(&mut events, Duration::from_secs(10), |e| match e {

@@ -57,7 +57,9 @@ fn an_invite_is_made_accepted_met_through_the_relay_and_met_again_after_a_restar
         .build()
         .unwrap();
     let relay = relay_rt
-        .block_on(Relay::bind(RelayConfig::new("127.0.0.1:0".parse().unwrap())))
+        .block_on(Relay::bind(RelayConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+        )))
         .unwrap();
     let url = format!("ws://localhost:{}", relay.local_addr().port());
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +70,8 @@ fn an_invite_is_made_accepted_met_through_the_relay_and_met_again_after_a_restar
     // No relay anywhere: a clear error.
     let err = a.make_invite(None, None).err().unwrap();
     assert!(err.to_string().contains("no relay"), "{err}");
-    a.update_settings(|s| s.display_name = Some("Ada".into())).unwrap();
+    a.update_settings(|s| s.display_name = Some("Ada".into()))
+        .unwrap();
     let beacon = a.make_invite(Some(&url), None).unwrap();
 
     // Bad invites and one's own are refused.
@@ -79,10 +82,15 @@ fn an_invite_is_made_accepted_met_through_the_relay_and_met_again_after_a_restar
     assert_eq!(b.accept_invite(&beacon).unwrap(), *a.fid());
     let c = b.chats().contacts().unwrap();
     let ada = c.iter().find(|c| c.fid == *a.fid()).unwrap();
-    assert_eq!((ada.alias.as_deref(), ada.trust), (Some("Ada"), Some(VERIFIED)));
+    assert_eq!(
+        (ada.alias.as_deref(), ada.trust),
+        (Some("Ada"), Some(VERIFIED))
+    );
 
     a.send(&ChatId::Public, "through the relay").unwrap();
-    app::wait_until(LIMIT, "B has A's post", || has_public(&b, "through the relay"));
+    app::wait_until(LIMIT, "B has A's post", || {
+        has_public(&b, "through the relay")
+    });
 
     // After a restart, `start` meets the saved invites again.
     a.stop();

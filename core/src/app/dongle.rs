@@ -41,7 +41,8 @@ impl App {
         let Some(paired) = paired_in(self.layout.root())? else {
             return Ok(None);
         };
-        let link = DongleStatus::load(&self.layout.dongle_status_file()).filter(|s| s.id == paired.id);
+        let link =
+            DongleStatus::load(&self.layout.dongle_status_file()).filter(|s| s.id == paired.id);
         Ok(Some(PairingStatus { paired, link }))
     }
 }

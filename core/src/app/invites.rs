@@ -21,12 +21,18 @@ impl App {
     /// Mints an invite to meet at `relay` (else the first relay in the settings), showing
     /// `alias` (else the display name); saves it and starts meeting through the relay.
     /// Returns the beacon string to give to one person.
-    pub fn make_invite(&self, relay: Option<&str>, alias: Option<&str>) -> Result<String, AppError> {
+    pub fn make_invite(
+        &self,
+        relay: Option<&str>,
+        alias: Option<&str>,
+    ) -> Result<String, AppError> {
         let settings = self.settings();
         let url = relay
             .map(str::to_owned)
             .or_else(|| settings.relays.first().cloned())
-            .ok_or_else(|| AppError::Invalid("no relay: give one or add one to the settings".into()))?;
+            .ok_or_else(|| {
+                AppError::Invalid("no relay: give one or add one to the settings".into())
+            })?;
         let location = relay_location(&url).map_err(AppError::Invalid)?;
         let alias = alias.map(str::to_owned).or(settings.display_name.clone());
         let key = settings.network()?.key().to_vec();

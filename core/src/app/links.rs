@@ -62,7 +62,12 @@ impl LinkHandle {
 }
 
 impl App {
-    fn handle(&self, kind: &'static str, peer: String, task: Option<AbortHandle>) -> Result<LinkHandle, AppError> {
+    fn handle(
+        &self,
+        kind: &'static str,
+        peer: String,
+        task: Option<AbortHandle>,
+    ) -> Result<LinkHandle, AppError> {
         let node = self.node()?;
         Ok(LinkHandle {
             kind,
@@ -101,9 +106,9 @@ impl App {
             tokio::time::timeout(REGISTER_WAIT, async {
                 loop {
                     match rx.recv().await {
-                        Ok(crate::node::NodeEvent::LinkUp { kind: "ws", peer, .. }) if peer == url => {
-                            return true
-                        }
+                        Ok(crate::node::NodeEvent::LinkUp {
+                            kind: "ws", peer, ..
+                        }) if peer == url => return true,
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(_) => return false,
                     }
@@ -139,14 +144,20 @@ impl App {
 
     /// Keeps a link to the peer of `target` through its relay (reconnecting with backoff)
     /// as `role`, until closed or stopped.
-    pub fn relay_link(&self, target: RelayTarget, role: TunnelRole) -> Result<LinkHandle, AppError> {
+    pub fn relay_link(
+        &self,
+        target: RelayTarget,
+        role: TunnelRole,
+    ) -> Result<LinkHandle, AppError> {
         let node = self.node()?;
         let url = target.url();
         let tls = if target.tls {
-            Some(tls_config(&self.options.relay).map_err(|err| NodeError::Connect {
-                url: url.clone(),
-                err,
-            })?)
+            Some(
+                tls_config(&self.options.relay).map_err(|err| NodeError::Connect {
+                    url: url.clone(),
+                    err,
+                })?,
+            )
         } else {
             None
         };
@@ -164,7 +175,11 @@ impl App {
 
     /// Runs a link opened elsewhere (a phone's own GATT server: `ble::channel::native_link`)
     /// as a face of the node, as the bindings do; ends when the connection does.
-    pub fn attach_connection(&self, conn: Connection, kind: &'static str) -> Result<LinkHandle, AppError> {
+    pub fn attach_connection(
+        &self,
+        conn: Connection,
+        kind: &'static str,
+    ) -> Result<LinkHandle, AppError> {
         let node = self.node()?;
         let peer = format!("{} ({})", conn.info.name, conn.info.id);
         let link = node.link();
@@ -177,7 +192,9 @@ impl App {
 
     /// Closes the open link `face` (an id from [`AppEvent::LinkUp`] or the sync summary).
     pub fn close_link(&self, face: u32) -> Result<(), AppError> {
-        self.node()?.link().unregister(FaceId(face), "closed".into());
+        self.node()?
+            .link()
+            .unregister(FaceId(face), "closed".into());
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ mod invites;
 mod key;
 pub mod layout;
 mod links;
+mod posting;
 pub mod settings;
 pub mod sync;
 
@@ -26,7 +27,7 @@ use zeroize::Zeroizing;
 
 use crate::ble::link::Central;
 use crate::ble::supervisor::DongleLink;
-use crate::chat::{ChatId, Chats, ChatsConfig, Message, SignGate};
+use crate::chat::{Chats, ChatsConfig, SignGate};
 use crate::face::relay_dial::RelayOptions;
 use crate::identity::{FeedId, Identity};
 use crate::node::{Node, NodeConfig};
@@ -270,23 +271,6 @@ impl App {
     /// Links up, feeds held and behind, entries missing, side chains open, synced or why not.
     pub fn sync_summary(&self) -> Result<SyncSummary, AppError> {
         Ok(SyncSummary::of(&self.node()?.snapshot()?))
-    }
-
-    /// Posts `text` in `chat` (public: [`ChatId::Public`]); refused while signing is held.
-    pub fn send(&self, chat: &ChatId, text: &str) -> Result<Message, AppError> {
-        self.may_sign()?;
-        Ok(self.chats.send(chat, text)?)
-    }
-
-    /// Posts `text` to the chat of me and `people` (one person: a one-to-one chat).
-    pub fn send_to(&self, people: &[FeedId], text: &str) -> Result<Message, AppError> {
-        let chat = self.chats.chat_with(people)?;
-        self.send(&chat, text)
-    }
-
-    /// Marks `chat` read (sends a read receipt when receipts are on and signing allowed).
-    pub fn mark_read(&self, chat: &ChatId) -> Result<(), AppError> {
-        Ok(self.chats.mark_read(chat)?)
     }
 }
 

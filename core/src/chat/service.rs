@@ -13,8 +13,8 @@ use tokio::sync::broadcast;
 use tracing::warn;
 
 use crate::chat::chat_id::ChatId;
-use crate::chat::gate::SignGate;
 use crate::chat::content::{self, ReceiptKind};
+use crate::chat::gate::SignGate;
 use crate::chat::index::{ChatRec, Index};
 use crate::chat::ingest::Work;
 pub(crate) use crate::chat::inner::{now_secs, Inner};
