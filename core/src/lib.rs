@@ -5,6 +5,7 @@
 //! `lichen_proto`, whose modules it re-exports under the same names. It knows nothing about
 //! FFI, UI or a particular radio.
 
+pub mod app;
 pub mod ble;
 pub mod chat;
 pub mod emu;
@@ -25,5 +26,6 @@ pub use lichen_proto::sync;
 /// The bytes on the wire (from `lichen_proto`).
 pub use lichen_proto::wire;
 
+pub use app::{App, AppError, AppEvent, AppOptions, KeyIs};
 pub use identity::{FeedId, FeedKey, Identity, IdentityError, IdentityFile};
 pub use wire::{Dmx, Mid};

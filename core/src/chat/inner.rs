@@ -172,6 +172,9 @@ impl Inner {
 
     /// Publishes on my feed, through the node if attached (so that it is offered at once).
     pub(crate) fn publish(&self, content: &[u8]) -> Result<Published, ChatError> {
+        if let Some(why) = self.cfg.gate.reason() {
+            return Err(ChatError::Held(why));
+        }
         let remote = self.remote.read().ok().and_then(|r| r.clone());
         Ok(match remote {
             Some(r) => r.publish(&self.me, content)?,
@@ -220,7 +223,7 @@ impl Inner {
                 self.keep_feed(f)?;
             }
         }
-        if self.cfg.receipts && !work.dlv.is_empty() {
+        if self.cfg.receipts && self.cfg.gate.is_open() && !work.dlv.is_empty() {
             for (mid, author) in std::mem::take(&mut work.dlv) {
                 self.send_receipt(ReceiptKind::Delivered, &mid, &author)?;
             }

@@ -8,6 +8,7 @@
 //!   events — over a chat index derived from the feed logs (`index`, `ingest`, `search`).
 
 pub mod contacts;
+mod gate;
 mod index;
 mod ingest;
 mod inner;
@@ -20,6 +21,7 @@ mod types;
 pub use lichen_proto::chat::{chat_id, content, private_box, tav};
 
 pub use chat_id::{ChatId, ChatIdError};
+pub use gate::SignGate;
 pub use service::{Chats, ChatsConfig};
 pub use types::{
     ChatError, ChatEvent, ChatSummary, Contact, Cursor, DeliveryState, Message, MessageBody,

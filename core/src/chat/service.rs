@@ -14,6 +14,7 @@ use tracing::warn;
 
 use crate::chat::chat_id::ChatId;
 use crate::chat::content::{self, ReceiptKind};
+use crate::chat::gate::SignGate;
 use crate::chat::index::{ChatRec, Index};
 use crate::chat::ingest::Work;
 pub(crate) use crate::chat::inner::{now_secs, Inner};
@@ -35,6 +36,9 @@ pub struct ChatsConfig {
     pub receipts: bool,
     /// The network (prefix) entries are signed for.
     pub net: Network,
+    /// While held, nothing is signed on the own feed: posts fail with the gate's reason and
+    /// receipts wait (not sent; ADR 0019).
+    pub gate: SignGate,
 }
 
 impl Default for ChatsConfig {
@@ -42,6 +46,7 @@ impl Default for ChatsConfig {
         ChatsConfig {
             receipts: true,
             net: Network::deployed(),
+            gate: SignGate::open(),
         }
     }
 }
@@ -115,7 +120,12 @@ impl Chats {
             ));
         }
         let remote = node.remote();
-        remote.set_own_feed(self.inner.fid)?;
+        // While signing is held, the own feed is replicated as anyone's: the engine then keeps
+        // what peers show of it instead of capping that at what we hold (ADR 0019); whoever
+        // releases the gate names it as the own feed.
+        if self.inner.cfg.gate.is_open() {
+            remote.set_own_feed(self.inner.fid)?;
+        }
         remote.add_feed(self.inner.fid)?;
         for c in self.contacts()? {
             remote.add_feed(c.fid)?;
@@ -125,21 +135,28 @@ impl Chats {
             *r = Some(remote);
         }
         let weak = Arc::downgrade(&self.inner);
-        std::thread::Builder::new()
-            .name("lichen-chats".into())
-            .spawn(move || loop {
-                let ev = rx.blocking_recv();
-                let Some(inner) = weak.upgrade() else { break };
-                let r = match ev {
-                    Ok(e) => inner.on_node_event(e),
-                    Err(broadcast::error::RecvError::Lagged(_)) => inner.refresh_all(),
-                    Err(broadcast::error::RecvError::Closed) => break,
-                };
-                if let Err(e) = r {
-                    warn!(%e, "chat index update failed");
+        // A task on the node's runtime (no thread of its own); the index work blocks on sled
+        // and on syncing receipts, so each event is handled on the runtime's blocking pool,
+        // one at a time, in order.
+        node.handle().spawn(async move {
+            loop {
+                let ev = rx.recv().await;
+                if matches!(ev, Err(broadcast::error::RecvError::Closed)) {
+                    break;
                 }
-            })
-            .map_err(|e| ChatError::Index(format!("starting the chat thread: {e}")))?;
+                let Some(inner) = weak.upgrade() else { break };
+                let done = tokio::task::spawn_blocking(move || match ev {
+                    Ok(e) => inner.on_node_event(e),
+                    Err(_) => inner.refresh_all(),
+                })
+                .await;
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => warn!(%e, "chat index update failed"),
+                    Err(_) => break,
+                }
+            }
+        });
         self.refresh()
     }
 
@@ -342,7 +359,10 @@ impl Chats {
             .read
             .insert(chat.to_string(), &rec.others.to_be_bytes())?;
         let mut work = Work::default();
-        if let (true, Some(peer)) = (inner.cfg.receipts, chat.peer_of(&inner.fid)) {
+        if let (true, Some(peer)) = (
+            inner.cfg.receipts && inner.cfg.gate.is_open(),
+            chat.peer_of(&inner.fid),
+        ) {
             let pending: Vec<Mid> = inner
                 .ix
                 .needs_ack

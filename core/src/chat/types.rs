@@ -229,6 +229,10 @@ pub enum ChatError {
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
+    /// Signing on the own feed is held (see [`crate::chat::SignGate`]); says why and how
+    /// to recover.
+    #[error("{0}")]
+    Held(String),
 }
 
 impl From<sled::Error> for ChatError {

@@ -1,0 +1,118 @@
+//! One event stream for an app: what the node, the chat service, the dongle link and the
+//! front door itself report, in one type.
+
+use tokio::sync::broadcast;
+
+use crate::ble::status::DongleEvent;
+use crate::chat::ChatEvent;
+use crate::identity::FeedId;
+use crate::node::NodeEvent;
+use crate::sync::Event;
+
+/// What an app hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppEvent {
+    /// Something changed in the chats (read it back through `App::chats`).
+    Chat(ChatEvent),
+    /// A link came up.
+    LinkUp {
+        /// Its id (close it with `App::close_link`).
+        face: u32,
+        /// `ws`, `udp`, `relay`, `ble`, …
+        kind: String,
+        /// The peer or group address (a peer's words: show it made safe).
+        peer: String,
+    },
+    /// A link went down.
+    LinkDown {
+        /// Its id.
+        face: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A relay link's progress: connecting, waiting, paired, retrying.
+    Relay {
+        /// The relay's URL.
+        url: String,
+        /// What it is doing, in words.
+        status: String,
+    },
+    /// The paired dongle's link.
+    Dongle(DongleEvent),
+    /// An entry arrived (or was written): a feed now holds `seq`.
+    Progress {
+        /// The feed.
+        fid: FeedId,
+        /// Its new last entry.
+        seq: u32,
+    },
+    /// The own feed was recovered from a peer: posting is allowed now.
+    KeyRecovered {
+        /// Entries of the own feed held.
+        held: u32,
+    },
+    /// Something the person should know: a feed rolled back at open, the GOset is full.
+    Warning(String),
+}
+
+/// The app event for a node event, if an app cares.
+pub(crate) fn from_node(e: NodeEvent) -> Option<AppEvent> {
+    Some(match e {
+        NodeEvent::LinkUp { face, kind, peer } => AppEvent::LinkUp {
+            face: face.0,
+            kind: kind.to_owned(),
+            peer,
+        },
+        NodeEvent::LinkDown { face, reason } => AppEvent::LinkDown {
+            face: face.0,
+            reason,
+        },
+        NodeEvent::Relay { url, status } => AppEvent::Relay {
+            url,
+            status: format!("{status:?}"),
+        },
+        NodeEvent::Dongle(d) => AppEvent::Dongle(d),
+        NodeEvent::Sync(Event::EntryAdded { fid, seq, .. }) => AppEvent::Progress { fid, seq },
+        NodeEvent::Sync(Event::GosetFull { refused }) => AppEvent::Warning(format!(
+            "the feed set is full (100 feeds): {} is not replicated",
+            refused.short_display()
+        )),
+        NodeEvent::Sync(_) => return None,
+    })
+}
+
+/// Forwards the node's and the chat service's events into `out`, on the node's runtime.
+pub(crate) fn forward(
+    rt: &tokio::runtime::Handle,
+    mut node: broadcast::Receiver<NodeEvent>,
+    mut chats: broadcast::Receiver<ChatEvent>,
+    out: broadcast::Sender<AppEvent>,
+) {
+    let o = out.clone();
+    rt.spawn(async move {
+        loop {
+            match node.recv().await {
+                Ok(e) => {
+                    if let Some(a) = from_node(e) {
+                        let _ = o.send(a);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    rt.spawn(async move {
+        loop {
+            match chats.recv().await {
+                Ok(e) => {
+                    let _ = out.send(AppEvent::Chat(e));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = out.send(AppEvent::Chat(ChatEvent::Reload));
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}

@@ -1,0 +1,200 @@
+//! Links through the front door. Each call returns a [`LinkHandle`] that closes it: a
+//! WebSocket listener, a dialled WebSocket peer, the UDP multicast group, a relay link, a
+//! native phone link. Any open link can also be closed by its id ([`App::close_link`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+
+use crate::app::{App, AppError};
+use crate::ble::link::Connection;
+use crate::face::relay::RelayLink;
+use crate::face::relay_dial::{tls_config, RelayTarget};
+use crate::face::tunnel::TunnelRole;
+use crate::face::udp::UdpConfig;
+use crate::face::{self, Link};
+use crate::node::NodeError;
+use crate::sync::FaceId;
+
+/// How long `dial_ws` waits for the link to register after the handshake.
+const REGISTER_WAIT: Duration = Duration::from_secs(5);
+
+/// An open link (or listener). Closing it stops its task, if it has one, and takes its
+/// faces out of the node; dropping the handle leaves the link running.
+#[derive(Clone)]
+pub struct LinkHandle {
+    kind: &'static str,
+    peer: String,
+    task: Option<Arc<AbortHandle>>,
+    link: Link,
+    rt: tokio::runtime::Handle,
+}
+
+impl LinkHandle {
+    /// `ws-listen`, `ws`, `udp`, `relay`, `ble`, …
+    pub fn kind(&self) -> &str {
+        self.kind
+    }
+
+    /// The bound address, the peer, the group, or `relay-url #rid`.
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// Closes the link (does not block; safe from any thread).
+    pub fn close(&self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+        let (link, kind, peer) = (self.link.clone(), self.kind, self.peer.clone());
+        self.rt.spawn(async move {
+            let Some(snap) = link.snapshot().await else {
+                return;
+            };
+            for (face, k, p) in snap.links {
+                if k == kind && p == peer {
+                    link.unregister(face, "closed".into());
+                }
+            }
+        });
+    }
+}
+
+impl App {
+    fn handle(
+        &self,
+        kind: &'static str,
+        peer: String,
+        task: Option<AbortHandle>,
+    ) -> Result<LinkHandle, AppError> {
+        let node = self.node()?;
+        Ok(LinkHandle {
+            kind,
+            peer,
+            task: task.map(Arc::new),
+            link: node.link(),
+            rt: node.handle(),
+        })
+    }
+
+    /// Accepts WebSocket peers on `addr` (`127.0.0.1:0` picks a port); the handle's `peer`
+    /// is the bound address. Closing it stops accepting; accepted links stay until closed.
+    pub fn listen_ws(&self, addr: &str) -> Result<LinkHandle, AppError> {
+        let node = self.node()?;
+        let rt = node.handle();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|err| NodeError::Io {
+                what: format!("listening on {addr}"),
+                err,
+            })?;
+        let local = listener.local_addr().map_err(|err| NodeError::Io {
+            what: "reading the bound address".into(),
+            err,
+        })?;
+        let task = rt.spawn(face::ws::serve(listener, node.link()));
+        self.handle("ws-listen", local.to_string(), Some(task.abort_handle()))
+    }
+
+    /// Dials a WebSocket peer (`ws://host:port`); returns once its link is up.
+    pub fn dial_ws(&self, url: &str) -> Result<LinkHandle, AppError> {
+        let node = self.node()?;
+        let mut rx = node.subscribe();
+        node.connect_ws(url)?;
+        let up = node.handle().block_on(async {
+            tokio::time::timeout(REGISTER_WAIT, async {
+                loop {
+                    match rx.recv().await {
+                        Ok(crate::node::NodeEvent::LinkUp {
+                            kind: "ws", peer, ..
+                        }) if peer == url => return true,
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => return false,
+                    }
+                }
+            })
+            .await
+            .unwrap_or(false)
+        });
+        if !up {
+            return Err(AppError::Node(NodeError::Connect {
+                url: url.to_owned(),
+                err: "the link closed before it came up".into(),
+            }));
+        }
+        self.handle("ws", url.to_owned(), None)
+    }
+
+    /// Joins the UDP multicast group of `cfg`.
+    pub fn udp_multicast(&self, cfg: UdpConfig) -> Result<LinkHandle, AppError> {
+        let node = self.node()?;
+        let rt = node.handle();
+        let sock = {
+            let _guard = rt.enter();
+            face::udp::open(&cfg).map_err(|err| NodeError::Io {
+                what: format!("joining {}:{}", cfg.group, cfg.port),
+                err,
+            })?
+        };
+        let peer = std::net::SocketAddrV4::new(cfg.group, cfg.port).to_string();
+        let task = rt.spawn(face::udp::run(sock, cfg, node.link()));
+        self.handle("udp", peer, Some(task.abort_handle()))
+    }
+
+    /// Keeps a link to the peer of `target` through its relay (reconnecting with backoff)
+    /// as `role`, until closed or stopped.
+    pub fn relay_link(
+        &self,
+        target: RelayTarget,
+        role: TunnelRole,
+    ) -> Result<LinkHandle, AppError> {
+        let node = self.node()?;
+        let url = target.url();
+        let tls = if target.tls {
+            Some(
+                tls_config(&self.options.relay).map_err(|err| NodeError::Connect {
+                    url: url.clone(),
+                    err,
+                })?,
+            )
+        } else {
+            None
+        };
+        let peer = format!("{url} #{}", &target.rid.to_string()[..8]);
+        let link = RelayLink {
+            target,
+            role,
+            options: self.options.relay.clone(),
+            tls,
+            link: node.link(),
+        };
+        let task = node.handle().spawn(link.run());
+        self.handle("relay", peer, Some(task.abort_handle()))
+    }
+
+    /// Runs a link opened elsewhere (a phone's own GATT server: `ble::channel::native_link`)
+    /// as a face of the node, as the bindings do; ends when the connection does.
+    pub fn attach_connection(
+        &self,
+        conn: Connection,
+        kind: &'static str,
+    ) -> Result<LinkHandle, AppError> {
+        let node = self.node()?;
+        let peer = format!("{} ({})", conn.info.name, conn.info.id);
+        let link = node.link();
+        let task = node.handle().spawn(async move {
+            let why = crate::ble::face::run(link, conn, kind).await;
+            tracing::debug!(%why, "link ended");
+        });
+        self.handle(kind, peer, Some(task.abort_handle()))
+    }
+
+    /// Closes the open link `face` (an id from [`AppEvent::LinkUp`] or the sync summary).
+    pub fn close_link(&self, face: u32) -> Result<(), AppError> {
+        self.node()?
+            .link()
+            .unregister(FaceId(face), "closed".into());
+        Ok(())
+    }
+}
