@@ -284,6 +284,15 @@ impl Node {
 
     /// Accepts WebSocket peers on `addr`; returns the bound address.
     pub fn listen_ws(&self, addr: &str) -> Result<SocketAddr, NodeError> {
+        Ok(self.listen_ws_task(addr)?.0)
+    }
+
+    /// [`Node::listen_ws`], also returning a handle that stops accepting (links already
+    /// accepted stay).
+    pub fn listen_ws_task(
+        &self,
+        addr: &str,
+    ) -> Result<(SocketAddr, tokio::task::AbortHandle), NodeError> {
         let listener = self
             .rt
             .block_on(tokio::net::TcpListener::bind(addr))
@@ -296,8 +305,8 @@ impl Node {
             err,
         })?;
         info!(%local, "WebSocket server listening");
-        self.rt.spawn(face::ws::serve(listener, self.link.clone()));
-        Ok(local)
+        let task = self.rt.spawn(face::ws::serve(listener, self.link.clone()));
+        Ok((local, task.abort_handle()))
     }
 
     /// Dials a WebSocket peer (`ws://host:port`); returns once connected.

@@ -81,20 +81,8 @@ impl App {
     /// Accepts WebSocket peers on `addr` (`127.0.0.1:0` picks a port); the handle's `peer`
     /// is the bound address. Closing it stops accepting; accepted links stay until closed.
     pub fn listen_ws(&self, addr: &str) -> Result<LinkHandle, AppError> {
-        let node = self.node()?;
-        let rt = node.handle();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(addr))
-            .map_err(|err| NodeError::Io {
-                what: format!("listening on {addr}"),
-                err,
-            })?;
-        let local = listener.local_addr().map_err(|err| NodeError::Io {
-            what: "reading the bound address".into(),
-            err,
-        })?;
-        let task = rt.spawn(face::ws::serve(listener, node.link()));
-        self.handle("ws-listen", local.to_string(), Some(task.abort_handle()))
+        let (local, task) = self.node()?.listen_ws_task(addr)?;
+        self.handle("ws-listen", local.to_string(), Some(task))
     }
 
     /// Dials a WebSocket peer (`ws://host:port`); returns once its link is up.
