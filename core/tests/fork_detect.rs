@@ -146,7 +146,11 @@ fn check_fork_reported_and_refused(p: Pair, seq: u32) {
     assert_eq!(snap.stats.forks, 1, "one fork, reported once");
     assert_eq!(log(p.sa.as_ref(), &p.fid), la, "a's log unchanged");
     assert_eq!(log(p.sb.as_ref(), &p.fid), lb, "b's log unchanged");
-    assert_eq!(entries_added(&ea) + entries_added(&eb), 0, "nothing appended");
+    assert_eq!(
+        entries_added(&ea) + entries_added(&eb),
+        0,
+        "nothing appended"
+    );
     let fa = p.sa.frontier(&p.fid).unwrap().unwrap();
     assert_eq!((fa.seq, fa.mid), (3, la[2].mid), "a's frontier unchanged");
     let fb = p.sb.frontier(&p.fid).unwrap().unwrap();

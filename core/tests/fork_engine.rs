@@ -78,10 +78,18 @@ fn a_fork_at_2_is_found_by_bisection_and_the_other_branch_is_never_stored() {
         let out_a: Vec<Vec<u8>> = a.poll(now).into_iter().map(|o| o.pkt).collect();
         let out_b: Vec<Vec<u8>> = b.poll(now).into_iter().map(|o| o.pkt).collect();
         if !out_a.is_empty() {
-            b.on_packets(FA, &out_a.iter().map(Vec::as_slice).collect::<Vec<_>>(), now);
+            b.on_packets(
+                FA,
+                &out_a.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                now,
+            );
         }
         if !out_b.is_empty() {
-            a.on_packets(FB, &out_b.iter().map(Vec::as_slice).collect::<Vec<_>>(), now);
+            a.on_packets(
+                FB,
+                &out_b.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                now,
+            );
         }
         ea.extend(a.take_events());
         eb.extend(b.take_events());
@@ -96,9 +104,7 @@ fn a_fork_at_2_is_found_by_bisection_and_the_other_branch_is_never_stored() {
         theirs_entry,
         face,
         ..
-    }) = ea
-        .iter()
-        .find(|e| matches!(e, Event::ForkDetected { .. }))
+    }) = ea.iter().find(|e| matches!(e, Event::ForkDetected { .. }))
     else {
         unreachable!()
     };

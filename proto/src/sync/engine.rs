@@ -1077,7 +1077,13 @@ impl Engine {
 
     fn end_audit(&mut self, face: FaceId, now: Millis) {
         if let Some(a) = self.audits.remove(&face) {
-            debug!(?face, lo = a.lo, hi = a.hi, found = a.found, "own-feed audit over");
+            debug!(
+                ?face,
+                lo = a.lo,
+                hi = a.hi,
+                found = a.found,
+                "own-feed audit over"
+            );
         }
         self.audited_at.insert(face, now);
         if self.audits.is_empty() {
