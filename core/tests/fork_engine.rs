@@ -154,6 +154,15 @@ fn a_forged_entry_under_an_own_dmx_is_dropped_and_a_copy_of_ours_ends_the_audit(
         .expect("a probe WANT");
     let w = Want::decode_body(&probe.pkt[DMX_LEN..]).unwrap();
     assert_eq!((w.offs, w.next.clone()), (0, vec![3]));
+    // Entry 3 with other signature bytes: not a second entry, and no proof of anything.
+    let mut resigned = *before[2].entry.bytes();
+    resigned[119] ^= 1;
+    e.on_packet(FB, &resigned, 3);
+    assert!(
+        forks(&e.take_events()).is_empty(),
+        "same content is no fork"
+    );
+    assert_eq!(e.stats().dropped_bad_entry, 0);
     // Entry 3 with a changed payload: same DMX, signature fails.
     let mut forged = *before[2].entry.bytes();
     forged[20] ^= 1;

@@ -24,7 +24,7 @@ use super::repair::Answer;
 use super::stash::Stash;
 use crate::identity::{FeedId, FeedKey};
 use crate::store::{Store, StoreError};
-use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name};
+use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name, SIGNED_PKT_LEN};
 use crate::wire::goset::{self as wire_goset, GosetPacket};
 use crate::wire::network::Network;
 use crate::wire::request::{Chnk, ChunkRequest, Want};
@@ -1146,6 +1146,11 @@ impl Engine {
             if let Some(a) = self.audits.get_mut(&face) {
                 a.lo = a.lo.max(seq);
             }
+            return;
+        }
+        if pkt.get(..SIGNED_PKT_LEN) == Some(&ours.entry.bytes()[..SIGNED_PKT_LEN]) {
+            // Our entry with other signature bytes: whatever it is, not a second entry.
+            self.stats.dropped_unknown += 1;
             return;
         }
         let prev = if seq == 1 {
