@@ -232,6 +232,14 @@ fn print_event(e: &NodeEvent, json: bool) {
             serde_json::json!({"event": "airtime_resumed", "face": face.0}),
             "LoRa duty cycle: sending again".to_string(),
         ),
+        NodeEvent::Sync(Event::ForkDetected { fid, seq, face, .. }) => (
+            serde_json::json!({"event": "fork_detected", "fid": fid.to_hex(), "seq": seq, "face": face.0}),
+            format!("FORK: another device signed a different entry {seq} of your feed {}; its branch is refused. Use one device per identity.", fid.short_display()),
+        ),
+        NodeEvent::Sync(Event::OwnFeedElsewhere { held_by_peer, signed_here, .. }) => (
+            serde_json::json!({"event": "own_feed_elsewhere", "held_by_peer": held_by_peer, "signed_here": signed_here}),
+            format!("a peer claims {held_by_peer} entries of your feed; this device signed {signed_here}: is another device using your identity?"),
+        ),
         NodeEvent::Dongle(d) => crate::dongle_cmds::event(d),
         // Entries and chunks are summarised at the end, not printed one by one.
         NodeEvent::Sync(_) => return,

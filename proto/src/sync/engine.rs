@@ -10,12 +10,12 @@
 //! The engine calls the [`Store`] (synchronous; the in-memory one in simulations) but does no
 //! network I/O and reads no clock: everything is reproducible from the seed and the inputs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tracing::{debug, trace};
+use tracing::{debug, trace, warn};
 
 use super::airtime::BudgetEvent;
 use super::face::{FaceId, FaceProfile, FaceState, Millis};
@@ -24,7 +24,7 @@ use super::repair::Answer;
 use super::stash::Stash;
 use crate::identity::{FeedId, FeedKey};
 use crate::store::{Store, StoreError};
-use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name};
+use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name, SIGNED_PKT_LEN};
 use crate::wire::goset::{self as wire_goset, GosetPacket};
 use crate::wire::network::Network;
 use crate::wire::request::{Chnk, ChunkRequest, Want};
@@ -35,6 +35,13 @@ use crate::wire::{Dmx, Mid, DMX_LEN, HASH_LEN, PKT_LEN};
 const MAX_REQUEST_LEN: usize = PKT_LEN;
 /// Open side chains requested per feed in one CHNK vector (Android: 3).
 const CHAINS_PER_FEED: usize = 3;
+/// Own entries whose DMX an audit probe arms (the probed one and those after it, which a
+/// peer's burst brings along).
+const AUDIT_WINDOW: u32 = 64;
+/// Most own-entry DMXs armed at once (bounds memory whatever the feed's length).
+const MAX_AUDIT_DMXS: usize = 4096;
+/// Probes of one seq that may go unanswered before an audit gives up.
+const AUDIT_TRIES: u8 = 3;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -58,6 +65,11 @@ pub struct Config {
     /// Unplaced 120-byte packets kept for when the packet they follow arrives (0: none;
     /// see [`super::stash`]).
     pub stash: usize,
+    /// How often the own feed is audited for forks against one face that holds some of it
+    /// (ADR 0020); [`Millis::MAX`]: never.
+    pub audit_interval: Millis,
+    /// How long an audit probe waits for the peer's answer.
+    pub audit_timeout: Millis,
 }
 
 impl Default for Config {
@@ -71,6 +83,8 @@ impl Default for Config {
             provisional_ttl: DEFAULT_TTL,
             quarantine_for: DEFAULT_QUARANTINE,
             stash: 0,
+            audit_interval: 60_000,
+            audit_timeout: 1_000,
         }
     }
 }
@@ -85,6 +99,8 @@ impl Config {
             want_interval: 10_000,
             quiet_before_rewant: 1_500,
             stash: 128,
+            audit_interval: 600_000,
+            audit_timeout: 20_000,
             ..Config::default()
         }
     }
@@ -169,6 +185,40 @@ pub enum Event {
         /// The peer's last entry.
         seq: u32,
     },
+    /// Proof that the own feed is forked: a peer sent an entry at `seq` that follows our
+    /// entry `seq - 1` (same name, hence same DMX), is validly signed with our key, and is not
+    /// our entry `seq`. Another device writes this key. Neither branch is merged: we keep
+    /// ours and refuse theirs (ADR 0020). Reported once per (feed, seq).
+    ForkDetected {
+        /// The feed.
+        fid: FeedId,
+        /// The first sequence number with two entries (as far as this face showed).
+        seq: u32,
+        /// Our entry's message id.
+        ours: Mid,
+        /// The other entry's message id.
+        theirs: Mid,
+        /// Where the other entry came from.
+        face: FaceId,
+        /// Our entry (120 bytes).
+        ours_entry: Vec<u8>,
+        /// The other entry (120 bytes), kept as evidence only.
+        theirs_entry: Vec<u8>,
+    },
+    /// A peer's WANT claims it holds more of the own feed than this device ever signed (the
+    /// store's signing high-water mark): another device may write this key, or this one is
+    /// being restored. Only a claim (ADR 0013): nothing relies on the number. Reported when
+    /// a face's claim rises.
+    OwnFeedElsewhere {
+        /// Where the WANT came from.
+        face: FaceId,
+        /// The feed.
+        fid: FeedId,
+        /// What the peer says it holds.
+        held_by_peer: u32,
+        /// The highest entry this device signed.
+        signed_here: u32,
+    },
 }
 
 /// A packet to send on a face.
@@ -205,6 +255,25 @@ pub struct Stats {
     pub dropped_queue_full: u64,
     /// Store failures (the packet was dropped; the node keeps going).
     pub store_errors: u64,
+    /// Own-feed forks proven (distinct sequence numbers).
+    pub forks: u64,
+}
+
+/// An audit of the own feed against one face: a search for the first seq at which the
+/// face's branch differs from ours. Invariant: the face showed it shares our entries
+/// `1..=lo`; if it differs, it does so at a seq in `lo+1..=hi`.
+#[derive(Debug, Clone, Copy)]
+struct Audit {
+    lo: u32,
+    hi: u32,
+    /// The seq last asked for.
+    probe: u32,
+    /// When the probe counts as unanswered.
+    deadline: Millis,
+    /// Unanswered probes of `probe` so far.
+    tries: u8,
+    /// A fork was proven: the audit is over.
+    found: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +344,17 @@ pub struct Engine {
     own: Option<FeedId>,
     /// Own entries queued for a face, by DMX, until `poll` hands them out.
     own_queued: BTreeMap<Dmx, u32>,
+    /// Running own-feed audits, per face.
+    audits: BTreeMap<FaceId, Audit>,
+    /// When each face's last audit ended.
+    audited_at: BTreeMap<FaceId, Millis>,
+    /// DMXs of own entries armed by audit probes: a packet under one of them is either a
+    /// copy of our entry or the other branch's entry at that seq.
+    audit_dmx: BTreeMap<Dmx, u32>,
+    /// Forks reported, (feed, seq).
+    forks: BTreeSet<(FeedId, u32)>,
+    /// The highest own-feed claim above the signing mark reported, per face.
+    elsewhere: BTreeMap<FaceId, u32>,
 }
 
 impl Engine {
@@ -315,6 +395,11 @@ impl Engine {
             stats: Stats::default(),
             own: None,
             own_queued: BTreeMap::new(),
+            audits: BTreeMap::new(),
+            audited_at: BTreeMap::new(),
+            audit_dmx: BTreeMap::new(),
+            forks: BTreeSet::new(),
+            elsewhere: BTreeMap::new(),
         };
         // Persisted members are anchored: added locally or holding entries. Bytes that are
         // not a key (a store written by an older version) are skipped.
@@ -403,6 +488,9 @@ impl Engine {
     pub fn remove_face(&mut self, id: FaceId) {
         self.faces.remove(&id);
         self.face_holds.retain(|(f, _), _| *f != id);
+        self.audits.remove(&id);
+        self.audited_at.remove(&id);
+        self.elsewhere.remove(&id);
     }
 
     /// The GOset.
@@ -548,7 +636,10 @@ impl Engine {
                 Err(e) => self.malformed(face, "CHNK", &e.to_string()),
             }
         } else if !self.ingest_chunk(pkt, now) {
-            if self.stash.keep(pkt) {
+            if let Some(&seq) = self.audit_dmx.get(&dmx) {
+                // Never stashed: it names an entry we hold, so it can never be appended.
+                self.audit_reply(face, seq, pkt, now);
+            } else if self.stash.keep(pkt) {
                 // Perhaps it follows a lost frame: ask again once the burst is over.
                 self.fresh_data = true;
                 trace!(?face, %dmx, "stashed: no handler for this DMX or hash yet");
@@ -780,6 +871,7 @@ impl Engine {
             return;
         }
         let mut cursors = Vec::new();
+        let mut own_claim = None;
         for (i, &s) in w.next.iter().enumerate() {
             let idx = (w.offs as usize + i) % n;
             let Some(fid) = self.goset.get(idx).copied() else {
@@ -792,6 +884,7 @@ impl Engine {
             let claimed = self.peer_claims.entry(fid).or_insert(0);
             *claimed = (*claimed).max(held);
             if self.own == Some(fid) {
+                own_claim = Some(held);
                 // Nobody holds more of my feed than I wrote.
                 held = held.min(self.feeds.get(&fid).map_or(0, |st| st.next_seq - 1));
             }
@@ -810,6 +903,9 @@ impl Engine {
             if !cursors.iter().any(|(f, _)| *f == fid) {
                 cursors.push((fid, s));
             }
+        }
+        if let Some(claim) = own_claim {
+            self.on_own_claim(face, claim, now);
         }
         let Some(f) = self.faces.get_mut(&face) else {
             return;
@@ -881,6 +977,243 @@ impl Engine {
         }
     }
 
+    /// A peer's WANT showed it holds `claim` entries of the own feed: a claim above what
+    /// this device ever signed is reported, and an audit starts if one is due (ADR 0020).
+    fn on_own_claim(&mut self, face: FaceId, claim: u32, now: Millis) {
+        let Some(own) = self.own else {
+            return;
+        };
+        let Some(held) = self.feeds.get(&own).map(|st| st.next_seq - 1) else {
+            return;
+        };
+        if claim > self.elsewhere.get(&face).copied().unwrap_or(0) {
+            match self.store.signed_mark(&own) {
+                Ok(signed) if claim > signed => {
+                    self.elsewhere.insert(face, claim);
+                    warn!(
+                        ?face,
+                        held_by_peer = claim,
+                        signed_here = signed,
+                        "a peer claims more of the own feed than this device signed: \
+                         another device may write this key"
+                    );
+                    self.events.push(Event::OwnFeedElsewhere {
+                        face,
+                        fid: own,
+                        held_by_peer: claim,
+                        signed_here: signed,
+                    });
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    self.stats.store_errors += 1;
+                    debug!(%err, "could not read the signing mark");
+                }
+            }
+        }
+        if claim == 0
+            || held == 0
+            || self.cfg.audit_interval == Millis::MAX
+            || self.audits.contains_key(&face)
+            || self
+                .audited_at
+                .get(&face)
+                .is_some_and(|&t| now < t.saturating_add(self.cfg.audit_interval))
+        {
+            return;
+        }
+        // Start at the highest seq both hold: if the branches share everything below it,
+        // one probe settles the audit.
+        let top = claim.min(held);
+        self.audits.insert(
+            face,
+            Audit {
+                lo: 0,
+                hi: top,
+                probe: top,
+                deadline: now,
+                tries: 0,
+                found: false,
+            },
+        );
+        debug!(?face, top, "auditing the own feed");
+        self.send_probe(face, top, 0, now);
+    }
+
+    /// Asks `face` for own entry `seq` (a WANT naming a seq we hold is legal) and arms the
+    /// DMXs of our entries from `seq` on, so that its answer can be compared with them.
+    fn send_probe(&mut self, face: FaceId, seq: u32, tries: u8, now: Millis) {
+        let (Some(own), Some(held)) = (
+            self.own,
+            self.own
+                .and_then(|o| self.feeds.get(&o))
+                .map(|st| st.next_seq - 1),
+        ) else {
+            self.end_audit(face, now);
+            return;
+        };
+        let Some(idx) = self.goset.index_of(&own) else {
+            self.end_audit(face, now);
+            return;
+        };
+        let end = seq.saturating_add(AUDIT_WINDOW - 1).min(held);
+        for s in seq..=end {
+            if self.audit_dmx.len() >= MAX_AUDIT_DMXS {
+                break;
+            }
+            match self.store.entry(&own, s) {
+                Ok(Some(stored)) => {
+                    self.audit_dmx.insert(stored.entry.dmx(), s);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    self.stats.store_errors += 1;
+                    debug!(%err, "could not read an own entry for an audit");
+                    break;
+                }
+            }
+        }
+        let want = Want {
+            offs: idx as u32,
+            next: vec![seq],
+        };
+        let pkt = want.encode(&self.net, &self.goset.state());
+        self.queue(face, pkt);
+        if let Some(a) = self.audits.get_mut(&face) {
+            a.probe = seq;
+            a.tries = tries;
+            a.deadline = now.saturating_add(self.cfg.audit_timeout);
+        }
+    }
+
+    fn end_audit(&mut self, face: FaceId, now: Millis) {
+        if let Some(a) = self.audits.remove(&face) {
+            debug!(
+                ?face,
+                lo = a.lo,
+                hi = a.hi,
+                found = a.found,
+                "own-feed audit over"
+            );
+        }
+        self.audited_at.insert(face, now);
+        if self.audits.is_empty() {
+            self.audit_dmx.clear();
+        }
+    }
+
+    /// Moves each audit on: the next probe once one was answered or timed out, the end once
+    /// the search range is empty, a fork was proven or a probe went unanswered too often.
+    fn run_audits(&mut self, now: Millis) {
+        let faces: Vec<FaceId> = self.audits.keys().copied().collect();
+        for face in faces {
+            let Some(mut a) = self.audits.get(&face).copied() else {
+                continue;
+            };
+            if a.found || a.lo >= a.hi {
+                self.end_audit(face, now);
+                continue;
+            }
+            let (seq, tries) = if a.lo >= a.probe {
+                // Shared through `lo`: look higher.
+                (a.lo + 1 + (a.hi - a.lo - 1) / 2, 0)
+            } else if now < a.deadline {
+                continue;
+            } else if a.probe <= a.lo + 1 {
+                // Nothing came for a seq whose DMX we know the face's entry must carry:
+                // lost, or the face does not hold what it claimed.
+                if a.tries + 1 >= AUDIT_TRIES {
+                    self.end_audit(face, now);
+                    continue;
+                }
+                (a.probe, a.tries + 1)
+            } else {
+                // No entry under our DMX for `probe`: the branches differ below it.
+                a.hi = a.probe - 1;
+                (a.lo + 1 + (a.hi - a.lo - 1) / 2, 0)
+            };
+            self.audits.insert(face, a);
+            self.send_probe(face, seq, tries, now);
+        }
+    }
+
+    /// A packet under the DMX of our own entry `seq`: a copy of it (the face shares our
+    /// feed through `seq`), or, if validly signed and different, proof of a fork.
+    fn audit_reply(&mut self, face: FaceId, seq: u32, pkt: &[u8], now: Millis) {
+        let Some(own) = self.own else {
+            return;
+        };
+        let ours = match self.store.entry(&own, seq) {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(err) => {
+                self.stats.store_errors += 1;
+                debug!(%err, "could not read an own entry for an audit");
+                return;
+            }
+        };
+        if ours.entry.bytes()[..] == *pkt {
+            self.stats.dropped_unknown += 1; // a copy of what we hold
+            if let Some(a) = self.audits.get_mut(&face) {
+                a.lo = a.lo.max(seq);
+            }
+            return;
+        }
+        if pkt.get(..SIGNED_PKT_LEN) == Some(&ours.entry.bytes()[..SIGNED_PKT_LEN]) {
+            // Our entry with other signature bytes: whatever it is, not a second entry.
+            self.stats.dropped_unknown += 1;
+            return;
+        }
+        let prev = if seq == 1 {
+            first_prev(&own)
+        } else {
+            match self.store.entry(&own, seq - 1) {
+                Ok(Some(s)) => s.mid,
+                Ok(None) => return,
+                Err(err) => {
+                    self.stats.store_errors += 1;
+                    debug!(%err, "could not read an own entry for an audit");
+                    return;
+                }
+            }
+        };
+        let Some(key) = self.feeds.get(&own).map(|st| st.key.clone()) else {
+            return;
+        };
+        match entry::verify(&self.net, &key, seq, &prev, pkt) {
+            Err(err) => {
+                self.stats.dropped_bad_entry += 1;
+                debug!(?face, seq, %err, "dropped a forged entry under an own DMX");
+            }
+            Ok((theirs_entry, theirs)) => {
+                self.last_activity = now;
+                if let Some(a) = self.audits.get_mut(&face) {
+                    a.found = true;
+                }
+                if self.forks.insert((own, seq)) {
+                    self.stats.forks += 1;
+                    warn!(
+                        ?face,
+                        seq,
+                        ours = %ours.mid,
+                        theirs = %theirs,
+                        "FORK: another device signed a different entry of the own feed at \
+                         this seq; its branch is refused"
+                    );
+                    self.events.push(Event::ForkDetected {
+                        fid: own,
+                        seq,
+                        ours: ours.mid,
+                        theirs,
+                        face,
+                        ours_entry: ours.entry.bytes().to_vec(),
+                        theirs_entry: theirs_entry.bytes().to_vec(),
+                    });
+                }
+            }
+        }
+    }
+
     fn serve_chnk(&mut self, face: FaceId, c: &Chnk, now: Millis) {
         let Some(credit) = self.faces.get(&face).map(|f| f.profile.credit) else {
             return;
@@ -948,6 +1281,7 @@ impl Engine {
             self.goset.expire(now, self.agreed_at);
             self.set_changed();
         }
+        self.run_audits(now);
         if now >= self.next_goset && !self.faces.is_empty() {
             self.next_goset = now + self.jittered(self.cfg.goset_interval);
             // Early rounds (a key was learned, a face came) do not refill the budget.
@@ -1027,6 +1361,15 @@ impl Engine {
             if let Some(w) = f.wakeup() {
                 t = t.min(w);
             }
+        }
+        for a in self.audits.values() {
+            // An answered probe is followed up at the next poll.
+            let due = if a.found || a.lo >= a.probe {
+                0
+            } else {
+                a.deadline
+            };
+            t = t.min(due);
         }
         t
     }
