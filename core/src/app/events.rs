@@ -53,6 +53,20 @@ pub enum AppEvent {
     },
     /// Something the person should know: a feed rolled back at open, the GOset is full.
     Warning(String),
+    /// Two signed entries of the own feed at one sequence number: another device writes this
+    /// key. The feed cannot be merged; the other branch is never stored (ADR 0020).
+    ForkDetected {
+        /// The first sequence number with two entries.
+        seq: u32,
+    },
+    /// A peer says it holds more of the own feed than this device ever signed (only a claim:
+    /// another device may write this key, or its history is still to be recovered).
+    OwnFeedElsewhere {
+        /// What the peer claims.
+        held_by_peer: u32,
+        /// The most this device signed.
+        signed_here: u32,
+    },
 }
 
 /// The app event for a node event, if an app cares.
@@ -77,6 +91,15 @@ pub(crate) fn from_node(e: NodeEvent) -> Option<AppEvent> {
             "the feed set is full (100 feeds): {} is not replicated",
             refused.short_display()
         )),
+        NodeEvent::Sync(Event::ForkDetected { seq, .. }) => AppEvent::ForkDetected { seq },
+        NodeEvent::Sync(Event::OwnFeedElsewhere {
+            held_by_peer,
+            signed_here,
+            ..
+        }) => AppEvent::OwnFeedElsewhere {
+            held_by_peer,
+            signed_here,
+        },
         NodeEvent::Sync(_) => return None,
     })
 }
@@ -115,4 +138,41 @@ pub(crate) fn forward(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::FaceId;
+
+    #[test]
+    fn forks_and_foreign_claims_reach_the_app() {
+        let fid = FeedId([1; 32]);
+        let fork = Event::ForkDetected {
+            fid,
+            seq: 3,
+            ours: crate::Mid([1; 20]),
+            theirs: crate::Mid([2; 20]),
+            face: FaceId(1),
+            ours_entry: Vec::new(),
+            theirs_entry: Vec::new(),
+        };
+        assert_eq!(
+            from_node(NodeEvent::Sync(fork)),
+            Some(AppEvent::ForkDetected { seq: 3 })
+        );
+        let claim = Event::OwnFeedElsewhere {
+            face: FaceId(1),
+            fid,
+            held_by_peer: 9,
+            signed_here: 4,
+        };
+        assert_eq!(
+            from_node(NodeEvent::Sync(claim)),
+            Some(AppEvent::OwnFeedElsewhere {
+                held_by_peer: 9,
+                signed_here: 4
+            })
+        );
+    }
 }
