@@ -504,7 +504,10 @@ mod tests {
         let rounds = converge(&mut a, &mut b, 60).expect("converges");
         assert_eq!(a.len(), 33);
         assert_eq!(a.keys(), b.keys());
-        assert!(rounds <= 12, "{rounds} rounds to agree on 33 keys, expected at most 12");
+        assert!(
+            rounds <= 12,
+            "{rounds} rounds to agree on 33 keys, expected at most 12"
+        );
     }
 
     #[test]
