@@ -72,13 +72,14 @@ mod tests {
         let rows = modules(qr);
         let width = rows[0].len();
         let height = rows.len();
-        let mut img = rqrr::PreparedImage::prepare_from_greyscale(width * PX, height * PX, |x, y| {
-            if rows[y / PX][x / PX] {
-                255
-            } else {
-                0
-            }
-        });
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(width * PX, height * PX, |x, y| {
+                if rows[y / PX][x / PX] {
+                    255
+                } else {
+                    0
+                }
+            });
         let grids = img.detect_grids();
         assert_eq!(grids.len(), 1, "one QR code in the picture");
         let (_, text) = grids[0].decode().expect("the code decodes");
