@@ -27,3 +27,13 @@ echo "== tests"
 cargo test --workspace --locked
 echo "== Python binding tests"
 bindings/test.sh
+
+# --- fuzzing (a separate step; ADR 0021) ---------------------------------------------------
+# Every libFuzzer target in fuzz/ runs from its committed seed corpus for a short budget
+# (FUZZ_SECONDS each, default 8); a crash fails the run. A longer run is one command:
+# RUNS=10000000 scripts/fuzz.sh. cargo-fuzz comes from crates.io when it is missing.
+echo "== fuzzing (${FUZZ_SECONDS:-8} s per target)"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-8} scripts/fuzz.sh

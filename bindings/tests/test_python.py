@@ -17,11 +17,29 @@ def test_errors_cross_as_exceptions():
     assert "not a feed id" in str(e.value)
 
 
+GOSET_DMX = bytes.fromhex("613dfa70c47aba")  # the deployed network's GOset DMX
+
+
 def test_inspect_packet():
-    claim = bytes.fromhex("613dfa70c47aba63") + bytes(97)
+    # A well-formed one-key claim: lo = hi = xor = the key, cnt 1.
+    key = bytes([0x11]) * 32
+    claim = GOSET_DMX + b"c" + key + key + key + b"\x01"
     report = lichen.inspect_packet(claim)
-    assert report.kind == "GOset claim" or report.valid is False
-    assert lichen.inspect_packet(b"\x01\x02").valid is False
+    assert (report.kind, report.valid, report.problem) == ("GOset claim", True, None)
+    # The same claim with a count of 0, padded to 120 bytes, and with a wrong XOR: each
+    # invalid, each for its own reason.
+    cases = [
+        (claim[:-1] + b"\x00", "claim with cnt 0"),
+        (claim + bytes(15), "GOset claim must be 105 bytes, got 120"),
+        (GOSET_DMX + b"c" + key + bytes([0x22]) * 32 + key + b"\x02",
+         "claim XOR does not match its own 2-key range"),
+    ]
+    for pkt, problem in cases:
+        report = lichen.inspect_packet(pkt)
+        assert (report.kind, report.valid, report.problem) == ("GOset packet", False, problem)
+    short = lichen.inspect_packet(b"\x01\x02")
+    assert (short.kind, short.valid) == ("unknown", False)
+    assert "7-byte DMX" in short.problem
     assert lichen.lichen_version()
 
 

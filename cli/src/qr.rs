@@ -45,6 +45,47 @@ pub fn render(text: &str) -> anyhow::Result<String> {
 mod tests {
     use super::*;
 
+    /// The rendered lines back to modules: `true` for light, one row per module row.
+    fn modules(qr: &str) -> Vec<Vec<bool>> {
+        let mut rows = Vec::new();
+        for line in qr.lines() {
+            let (top, bottom): (Vec<bool>, Vec<bool>) = line
+                .chars()
+                .map(|c| match c {
+                    '█' => (true, true),
+                    '▀' => (true, false),
+                    '▄' => (false, true),
+                    ' ' => (false, false),
+                    other => panic!("unexpected character {other:?}"),
+                })
+                .unzip();
+            rows.push(top);
+            rows.push(bottom);
+        }
+        rows
+    }
+
+    /// Decodes what `render` drew with an independent QR decoder (light blocks as white
+    /// pixels, blanks as black, 4 pixels per module) and returns the text it finds.
+    fn decode(qr: &str) -> String {
+        const PX: usize = 4;
+        let rows = modules(qr);
+        let width = rows[0].len();
+        let height = rows.len();
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(width * PX, height * PX, |x, y| {
+                if rows[y / PX][x / PX] {
+                    255
+                } else {
+                    0
+                }
+            });
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in the picture");
+        let (_, text) = grids[0].decode().expect("the code decodes");
+        text
+    }
+
     #[test]
     fn renders_a_square_of_half_blocks() {
         let qr = render("MONEYSOCKET1QQ").unwrap();
@@ -54,5 +95,15 @@ mod tests {
         assert_eq!(lines.len(), width.div_ceil(2));
         assert!(lines.iter().all(|l| l.chars().count() == width));
         assert!(lines[0].chars().all(|c| c == '█' || c == '▄'));
+    }
+
+    #[test]
+    fn what_is_drawn_decodes_back_to_the_text() {
+        for text in [
+            "MONEYSOCKET1QQ",
+            "MONEYSOCKET1LICHEN1QQYQQQSZQGQQYQQQQZQQQQQQQQQPZQRXVEHK7CMMDD5HGCT5D9HXZUNFDE6XYET8",
+        ] {
+            assert_eq!(decode(&render(text).unwrap()), text);
+        }
     }
 }

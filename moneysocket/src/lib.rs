@@ -14,6 +14,10 @@
 //! the caller passes them in. Decoders never panic; every failure is a value
 //! from [`error`].
 
+// Every module decodes bytes or text from outside: no index or slice that could panic.
+#![deny(clippy::indexing_slicing)]
+#![cfg_attr(test, allow(clippy::indexing_slicing))]
+
 pub mod beacon;
 pub mod bech32;
 pub mod bigsize;

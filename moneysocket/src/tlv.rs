@@ -160,7 +160,11 @@ impl TlvStream {
             .records
             .binary_search_by_key(&record.tlv_type, |r| r.tlv_type)
         {
-            Ok(at) => self.records[at] = record,
+            Ok(at) => {
+                if let Some(r) = self.records.get_mut(at) {
+                    *r = record;
+                }
+            }
             Err(at) => self.records.insert(at, record),
         }
     }

@@ -254,10 +254,7 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
 
     let mut latencies = traffic.latencies;
     latencies.sort_unstable();
-    let pick = |q: usize| {
-        let i = (latencies.len() * q / 100).min(latencies.len().saturating_sub(1));
-        Duration::from_nanos(latencies.get(i).copied().unwrap_or(0))
-    };
+    let pick = |q: usize| quantile(&latencies, q);
     Ok(LoadReport {
         pairs: config.pairs,
         connections: config.pairs * 2,
@@ -276,6 +273,13 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
 }
 
 /// Connects and pairs every pair; returns the clients as (pair, side).
+/// The `q`-th percentile of sorted nanosecond latencies (the value at index `len · q / 100`),
+/// zero when there are none.
+fn quantile(sorted: &[u64], q: usize) -> Duration {
+    let i = (sorted.len() * q / 100).min(sorted.len().saturating_sub(1));
+    Duration::from_nanos(sorted.get(i).copied().unwrap_or(0))
+}
+
 async fn connect_all(
     addr: SocketAddr,
     config: &LoadConfig,
@@ -482,5 +486,24 @@ mod tests {
         assert!(check_frame(&bad, 7, 3, 64).is_err());
         assert!(check_frame(&f, 7, 4, 64).is_err());
         assert!(!moneysocket::v0::codec::is_cleartext(&f));
+    }
+
+    #[test]
+    fn quantiles_pick_the_right_latency() {
+        let ns = Duration::from_nanos;
+        let hundred: Vec<u64> = (1..=100).collect();
+        assert_eq!(quantile(&hundred, 50), ns(51));
+        assert_eq!(quantile(&hundred, 99), ns(100));
+        // One slow frame among 1000: p50 and p99 stay fast, only the maximum shows it.
+        let mut skewed = vec![1_000u64; 999];
+        skewed.push(9_000_000);
+        assert_eq!(quantile(&skewed, 50), ns(1_000));
+        assert_eq!(quantile(&skewed, 99), ns(1_000));
+        assert_eq!(quantile(&skewed, 100), ns(9_000_000));
+        let spread: Vec<u64> = (0..1000).map(|i| i * 10).collect();
+        assert_eq!(quantile(&spread, 50), ns(5_000));
+        assert_eq!(quantile(&spread, 99), ns(9_900));
+        assert_eq!(quantile(&[], 50), Duration::ZERO);
+        assert_eq!(quantile(&[7], 99), ns(7));
     }
 }

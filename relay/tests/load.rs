@@ -19,7 +19,15 @@ async fn small_load_run_forwards_every_frame() {
     .unwrap();
     assert_eq!(report.frames, 20 * 2 * 50);
     assert_eq!(report.bytes, 20 * 2 * 50 * 128);
+    // Measured latencies, not placeholders: every frame took some time, none longer than the
+    // run (the quantiles themselves are checked in the unit test `quantiles_pick_the_right_latency`).
+    assert!(report.p50 > Duration::ZERO, "p50 {:?}", report.p50);
     assert!(report.p50 <= report.p99 && report.p99 <= report.max);
+    assert!(
+        report.max <= report.traffic_time,
+        "max {:?} beyond the run",
+        report.max
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -138,7 +138,7 @@ impl Msg {
                 while !name.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                let n = &name.as_bytes()[..cut];
+                let n = name.as_bytes().get(..cut).unwrap_or_default();
                 b.push(n.len() as u8);
                 b.extend_from_slice(n);
                 b.push(services.len().min(255) as u8);
@@ -188,7 +188,9 @@ impl Msg {
             Msg::Busy => b.push(T_BUSY),
         }
         let len = (b.len() - 2).min(u16::MAX as usize) as u16;
-        b[..2].copy_from_slice(&len.to_be_bytes());
+        if let Some(head) = b.get_mut(..2) {
+            head.copy_from_slice(&len.to_be_bytes());
+        }
         b
     }
 
@@ -275,19 +277,23 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
     fn u8(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
+        let [b] = self.array()?;
+        Ok(b)
     }
 
     fn u16(&mut self) -> Result<u16, WireError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+        Ok(u16::from_be_bytes(self.array()?))
     }
 
     fn u128(&mut self) -> Result<u128, WireError> {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(self.take(16)?);
-        Ok(u128::from_be_bytes(a))
+        Ok(u128::from_be_bytes(self.array()?))
     }
 
     fn rest_vec(&mut self) -> Vec<u8> {
@@ -304,7 +310,8 @@ pub type Split = (usize, Result<Msg, WireError>);
 pub fn split(buf: &[u8]) -> Result<Option<Split>, WireError> {
     let Some(len) = buf
         .get(..2)
-        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        .map(|b| usize::from(u16::from_be_bytes(b)))
     else {
         return Ok(None);
     };
@@ -348,7 +355,7 @@ pub async fn write_msg<W: AsyncWrite + Unpin>(w: &mut W, msg: &Msg) -> std::io::
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use proptest::prelude::*;
 

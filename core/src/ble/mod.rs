@@ -24,6 +24,7 @@ pub mod channel;
 pub mod emu_client;
 mod error;
 pub mod face;
+#[deny(clippy::indexing_slicing)] // decodes bytes from the socket
 pub mod gatt_wire;
 pub mod link;
 pub mod mem;

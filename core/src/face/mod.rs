@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod relay;
 pub mod relay_dial;
 pub mod relay_session;
+#[deny(clippy::indexing_slicing)] // decodes frames from the relay
 pub mod tunnel;
 pub mod udp;
 pub mod ws;

@@ -35,10 +35,11 @@ pub fn encrypt_with_iv(key: &AesKey, iv: [u8; 16], plaintext: &[u8]) -> Vec<u8> 
     buf.extend_from_slice(plaintext);
     buf.resize(BLOCK + plaintext.len() + pad, 0);
     let cipher = cbc::Encryptor::<Aes256>::new(key.as_bytes().into(), &iv.into());
-    let body = &mut buf[BLOCK..];
-    let len = body.len();
-    // The body is a whole number of blocks, so NoPadding cannot fail.
-    let _ = cipher.encrypt_padded_mut::<NoPadding>(body, len);
+    if let Some(body) = buf.get_mut(BLOCK..) {
+        let len = body.len();
+        // The body is a whole number of blocks, so NoPadding cannot fail.
+        let _ = cipher.encrypt_padded_mut::<NoPadding>(body, len);
+    }
     buf
 }
 
@@ -75,8 +76,9 @@ fn strip_pkcs7(buf: &mut Vec<u8>) {
     let Some(&n) = buf.last() else { return };
     let n = usize::from(n);
     if (1..=BLOCK).contains(&n)
-        && buf.len() >= n
-        && buf[buf.len() - n..].iter().all(|&b| usize::from(b) == n)
+        && buf
+            .get(buf.len().saturating_sub(n)..)
+            .is_some_and(|tail| buf.len() >= n && tail.iter().all(|&b| usize::from(b) == n))
     {
         buf.truncate(buf.len() - n);
     }

@@ -231,7 +231,9 @@ impl Value {
         match self {
             Value::Null => {}
             Value::Bool(b) => out.push(u8::from(*b)),
-            Value::Int(i) => out.extend_from_slice(&i.to_le_bytes()[..int_len(*i)]),
+            Value::Int(i) => {
+                out.extend_from_slice(i.to_le_bytes().get(..int_len(*i)).unwrap_or_default())
+            }
             Value::Double(d) => out.extend_from_slice(&d.to_le_bytes()),
             Value::Str(s) => out.extend_from_slice(s.as_bytes()),
             Value::Bytes(b) => out.extend_from_slice(b),
@@ -444,7 +446,9 @@ impl Decoder<'_> {
             0
         };
         let mut raw = [fill; 8];
-        raw[..body.len()].copy_from_slice(body);
+        for (r, b) in raw.iter_mut().zip(body) {
+            *r = *b;
+        }
         let value = i64::from_le_bytes(raw);
         if self.mode == IntMode::Unsigned && value < 0 {
             return Err(BipfError::IntOutOfRange { at });

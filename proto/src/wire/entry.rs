@@ -107,7 +107,9 @@ impl Name {
         let key = net.key();
         let mut len = 0;
         for part in [key, PREFIX, &fid.0, &seq.to_be_bytes(), &prev.0] {
-            buf[len..len + part.len()].copy_from_slice(part);
+            if let Some(dst) = buf.get_mut(len..len + part.len()) {
+                dst.copy_from_slice(part);
+            }
             len += part.len();
         }
         Name { buf, len }
@@ -115,7 +117,7 @@ impl Name {
 
     /// The name's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or_default()
     }
 
     /// `SHA-256(name)[0:7]`.
@@ -131,9 +133,16 @@ impl Name {
     /// The bytes the signature covers: `name ‖ pkt[0:56]`.
     fn signed_bytes(&self, pkt: &[u8; PKT_LEN]) -> ([u8; MAX_NAME + SIGNED_PKT_LEN], usize) {
         let mut out = [0u8; MAX_NAME + SIGNED_PKT_LEN];
-        out[..self.len].copy_from_slice(self.as_bytes());
-        out[self.len..self.len + SIGNED_PKT_LEN].copy_from_slice(&pkt[..SIGNED_PKT_LEN]);
-        (out, self.len + SIGNED_PKT_LEN)
+        let signed = self
+            .as_bytes()
+            .iter()
+            .chain(pkt.iter().take(SIGNED_PKT_LEN));
+        let mut len = 0;
+        for (o, b) in out.iter_mut().zip(signed) {
+            *o = *b;
+            len += 1;
+        }
+        (out, len)
     }
 }
 
@@ -221,7 +230,7 @@ pub fn sign_raw(
     pkt[DMX_LEN] = type_byte;
     pkt[8..SIGNED_PKT_LEN].copy_from_slice(payload);
     let (signed, len) = name.signed_bytes(&pkt);
-    let sig = author.sign(&signed[..len]);
+    let sig = author.sign(signed.get(..len).unwrap_or_default());
     pkt[SIGNED_PKT_LEN..].copy_from_slice(&sig);
     let mid = name.mid(&pkt);
     (Entry { pkt }, mid)
@@ -253,7 +262,9 @@ pub fn sign_plain48(
         return Err(SideChainError::Plain48TooLong(content.len()).into());
     }
     let mut payload = [0u8; PAYLOAD_LEN];
-    payload[..content.len()].copy_from_slice(content);
+    for (p, c) in payload.iter_mut().zip(content) {
+        *p = *c;
+    }
     let (entry, mid) = sign_raw(net, author, seq, prev, TYPE_PLAIN48, &payload);
     Ok(Signed {
         entry,
@@ -277,7 +288,7 @@ pub fn verify(
     let (signed, len) = name.signed_bytes(&entry.pkt);
     let sig = Signature::from_bytes(entry.signature());
     key.verifying_key()
-        .verify(&signed[..len], &sig)
+        .verify(signed.get(..len).unwrap_or_default(), &sig)
         .map_err(|_| EntryError::BadSignature)?;
     let mid = name.mid(&entry.pkt);
     Ok((entry, mid))
@@ -332,7 +343,10 @@ pub fn verify_batch(
     if pending.is_empty() {
         return results;
     }
-    let messages: Vec<&[u8]> = signed_bufs.iter().map(|(b, l)| &b[..*l]).collect();
+    let messages: Vec<&[u8]> = signed_bufs
+        .iter()
+        .map(|(b, l)| b.get(..*l).unwrap_or_default())
+        .collect();
     let mut sigs = Vec::with_capacity(pending.len());
     let mut keys = Vec::with_capacity(pending.len());
     for &i in &pending {

@@ -50,6 +50,7 @@ pub fn unframe(frame: &[u8]) -> Result<&[u8], FrameError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -94,6 +94,8 @@ pub(crate) fn sha256_trunc<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
     }
     let full = h.finalize();
     let mut out = [0u8; N];
-    out.copy_from_slice(&full[..N]);
+    for (o, b) in out.iter_mut().zip(full.iter()) {
+        *o = *b;
+    }
     out
 }

@@ -79,15 +79,18 @@ pub fn build(content: &[u8]) -> Result<([u8; 48], Vec<[u8; PKT_LEN]>), SideChain
     let inline_cap = PTR_AT - len.len();
     let (inline, rest) = content.split_at(content.len().min(inline_cap));
     let mut payload = [0u8; 48];
-    payload[..len.len()].copy_from_slice(&len);
-    payload[len.len()..len.len() + inline.len()].copy_from_slice(inline);
+    for (p, b) in payload.iter_mut().zip(len.iter().chain(inline)) {
+        *p = *b;
+    }
 
     // Back to front: each chunk carries the hash of the one after it.
     let blocks: Vec<&[u8]> = rest.chunks(CHUNK_DATA).collect();
     let mut chunks = vec![[0u8; PKT_LEN]; blocks.len()];
     let mut next = [0u8; HASH_LEN];
     for (chunk, block) in chunks.iter_mut().zip(&blocks).rev() {
-        chunk[..block.len()].copy_from_slice(block);
+        for (c, b) in chunk.iter_mut().zip(block.iter()) {
+            *c = *b;
+        }
         chunk[CHUNK_DATA..].copy_from_slice(&next);
         next = chunk_hash(chunk);
     }
@@ -201,7 +204,7 @@ impl Reassembly {
         }
         let missing = (self.len as usize).saturating_sub(self.content.len());
         self.content
-            .extend_from_slice(&chunk[..missing.min(CHUNK_DATA)]);
+            .extend_from_slice(chunk.get(..missing.min(CHUNK_DATA)).unwrap_or_default());
         self.expected.copy_from_slice(&chunk[CHUNK_DATA..]);
         self.received += 1;
         Ok(())

@@ -132,7 +132,9 @@ fn hello_mac(key: &[u8; 32]) -> Hmac<Sha256> {
     // HMAC pads a key shorter than the 64-byte block with zeros (RFC 2104), so padding here
     // gives the same MAC as keying with the 32 bytes, through the constructor that cannot fail.
     let mut block = Zeroizing::new([0u8; 64]);
-    block[..32].copy_from_slice(key);
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = *k;
+    }
     <Hmac<Sha256> as KeyInit>::new(&(*block).into())
 }
 
@@ -172,7 +174,7 @@ impl Tunnel {
         let mut mac = hello_mac(&self.hello_key);
         mac.update(&frame);
         let tag = mac.finalize().into_bytes();
-        frame.extend_from_slice(&tag[..HELLO_TAG_LEN]);
+        frame.extend_from_slice(tag.get(..HELLO_TAG_LEN).unwrap_or_default());
         frame
     }
 
@@ -184,7 +186,8 @@ impl Tunnel {
                     return Err(TunnelError::UnexpectedHello);
                 }
                 let mut mac = hello_mac(&self.hello_key);
-                mac.update(&frame[..HELLO_LEN - HELLO_TAG_LEN]);
+                // A hello is HELLO_LEN bytes (decode_frame checked); a short one cannot verify.
+                mac.update(frame.get(..HELLO_LEN - HELLO_TAG_LEN).unwrap_or_default());
                 mac.verify_truncated_left(tag)
                     .map_err(|_| TunnelError::HelloForged)?;
                 if *random == self.random {
@@ -279,6 +282,7 @@ impl Tunnel {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
