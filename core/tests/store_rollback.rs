@@ -176,6 +176,61 @@ fn a_failed_append_gives_its_claim_back() {
     assert_eq!(p.seq, 1);
 }
 
+/// The process dies after the mark was raised for post 3 but before its entry was stored
+/// (here even after a commit of the map, as a `publish` syncs while its claim is open): the
+/// entry was never shown to a reader, so it cannot be on any peer, and post 3 may be signed
+/// after all — the feed must not stay refused forever (ADR 0014).
+#[test]
+fn a_post_cut_short_before_it_was_stored_does_not_wedge_the_feed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let fid = *me().fid();
+    {
+        let store = SledStore::open(&dir).unwrap();
+        publish_n(&store, 2);
+        assert!(store.claim_next(&fid, true).unwrap().is_some());
+        store.sync().unwrap();
+        store.abandon();
+    }
+    let store = SledStore::open(&dir).unwrap();
+    assert_eq!(store.signed_mark(&fid).unwrap(), 2);
+    let p = feed::publish(&store, &Network::deployed(), &me(), b"after the crash").unwrap();
+    assert_eq!(p.seq, 3);
+    drop(store);
+
+    // The same once the entry was appended and the claim settled, but the log then lost the
+    // record (a damaged disk): the entry may have left, so posting stays refused.
+    {
+        let store = SledStore::open(&dir).unwrap();
+        assert_eq!(publish_n_from(&store, 4, 4), 4);
+    }
+    let log = log_path(&dir, &fid);
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(3 * RECORD_LEN as u64)
+        .unwrap();
+    let store = SledStore::open(&dir).unwrap();
+    assert!(matches!(
+        post_error(&store),
+        FeedError::Store(StoreError::RolledBack {
+            signed: 4,
+            held: 3,
+            ..
+        })
+    ));
+}
+
+fn publish_n_from(store: &SledStore, from: u32, to: u32) -> u32 {
+    let net = Network::deployed();
+    let mut last = 0;
+    for i in from..=to {
+        last = feed::publish(store, &net, &me(), &text(i)).unwrap().seq;
+    }
+    last
+}
+
 #[test]
 fn a_broken_record_in_the_middle_rolls_the_feed_back_at_open() {
     let tmp = tempfile::tempdir().unwrap();

@@ -34,11 +34,20 @@ use crate::identity::FeedId;
 fn collect(state: &mut State) -> (Pairs, Vec<FeedId>) {
     let mut pairs = Vec::new();
     let mut feeds = Vec::new();
+    let mut pending = Vec::new();
     for fid in std::mem::take(&mut state.marks_dirty) {
-        if let Some(mark) = state.marks.get(&fid) {
-            pairs.push((keys::feed(keys::SIGNED, &fid), mark.to_be_bytes().to_vec()));
+        let Some(mark) = state.marks.get(&fid).copied() else {
+            continue;
+        };
+        // A claim under way is not settled yet: the map only ever holds settled marks, so
+        // that a claim cut short by a crash can be told from an entry that left (ADR 0014).
+        if state.claims.get(&fid).is_some_and(|c| c.seq == mark) {
+            pending.push(fid);
+            continue;
         }
+        pairs.push((keys::feed(keys::SIGNED, &fid), mark.to_be_bytes().to_vec()));
     }
+    state.marks_dirty.extend(pending);
     for (fid, feed) in state.feeds.iter_mut().filter(|(_, f)| f.dirty) {
         feed.dirty = false;
         let value = FrontierValue {

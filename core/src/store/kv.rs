@@ -87,10 +87,20 @@ pub trait Kv: Send + Sync {
     /// Every feed that has an entry log, in any order (to rebuild a lost map).
     fn log_feeds(&self) -> Result<Vec<FeedId>, StoreError>;
 
-    /// The signing high-water mark of `fid` kept outside the map and the logs (0 if there is
-    /// none, or if it is unreadable: the store also keeps a copy in the map).
-    fn mark_read(&self, fid: &FeedId) -> Result<u32, StoreError>;
-    /// Sets `fid`'s signing mark to `seq`. It survives the death of the process once this
-    /// returns, and a power loss too if `durable` (otherwise after the next [`sync`](Kv::sync)).
-    fn mark_write(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError>;
+    /// The signing high-water mark of `fid` kept outside the map and the logs (seq 0 if there
+    /// is none, or if it is unreadable: the store also keeps a copy in the map).
+    fn mark_read(&self, fid: &FeedId) -> Result<Mark, StoreError>;
+    /// Sets `fid`'s signing mark. It survives the death of the process once this returns, and
+    /// a power loss too if `durable` (otherwise after the next [`sync`](Kv::sync)).
+    fn mark_write(&self, fid: &FeedId, mark: Mark, durable: bool) -> Result<(), StoreError>;
+}
+
+/// A signing mark as the mark file holds it (ADR 0014).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mark {
+    /// The highest sequence number this device let be signed.
+    pub seq: u32,
+    /// The entry at `seq` was claimed but not yet shown to any reader: it cannot have left
+    /// the device. Cleared (durably, for `publish`) before the entry becomes visible.
+    pub pending: bool,
 }

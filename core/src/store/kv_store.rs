@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::kv::{Kv, LogId};
+use super::kv::{Kv, LogId, Mark};
 use super::mid_index::MidIndex;
 use super::records::{self, chain_start, chunks_needed, ChainList, RECORD_LEN};
 use super::{keys, Frontier, Store, StoreError, Stored};
@@ -78,6 +78,8 @@ pub(super) struct Claim {
     pub seq: u32,
     /// The frontier before it.
     pub prev: Option<Frontier>,
+    /// Whether its mark is written durably (`publish`) or not (`append_own`).
+    pub durable: bool,
 }
 
 /// What opening the store had to repair after an unclean shutdown.
@@ -349,11 +351,39 @@ impl<B: Kv> KvStore<B> {
             Some(v) => records::be_u32(&v, "signing mark")?,
             None => 0,
         };
-        let mark = file.max(map);
+        let held = Self::feed_frontier(state, fid);
+        let mut file_seq = file.seq;
+        // A claim that was still pending when the process died (or the power went) and whose
+        // entry is not in the log: it was never shown to a reader, so it never left the
+        // device, and its number can be signed again (ADR 0014). The map's copy only ever
+        // holds settled marks.
+        if file.pending && file.seq > held && file.seq > map {
+            file_seq = file.seq - 1;
+            tracing::info!(
+                "store: post {} of {fid:?} was interrupted before it was stored; its number is free again",
+                file.seq
+            );
+            self.kv.mark_write(
+                fid,
+                Mark {
+                    seq: file_seq,
+                    pending: false,
+                },
+                true,
+            )?;
+        }
+        let mark = file_seq.max(map);
         // One copy lost (sled rebuilt, or the file deleted or damaged): restore it.
-        if file < mark {
+        if file_seq < mark {
             tracing::warn!("store: restoring the signing mark file of {fid:?} from the map");
-            self.kv.mark_write(fid, mark, true)?;
+            self.kv.mark_write(
+                fid,
+                Mark {
+                    seq: mark,
+                    pending: false,
+                },
+                true,
+            )?;
         }
         if map < mark {
             state.marks_dirty.insert(*fid);
@@ -364,8 +394,8 @@ impl<B: Kv> KvStore<B> {
 
     /// Writes `fid`'s mark to its file (durably if asked); the map's copy is written by the
     /// next flush or sync (see `commit.rs`).
-    fn write_mark(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError> {
-        self.kv.mark_write(fid, seq, durable)
+    fn write_mark(&self, fid: &FeedId, mark: Mark, durable: bool) -> Result<(), StoreError> {
+        self.kv.mark_write(fid, mark, durable)
     }
 
     fn feed_frontier(state: &State, fid: &FeedId) -> u32 {
@@ -697,12 +727,13 @@ impl<B: Kv> Store for KvStore<B> {
                 Claim {
                     seq,
                     prev: frontier,
+                    durable,
                 },
             );
             (frontier, seq)
         };
         // Written outside the lock (an fsync): the claim keeps other signers of this feed out.
-        let written = self.write_mark(fid, seq, durable);
+        let written = self.write_mark(fid, Mark { seq, pending: true }, durable);
         let mut state = self.lock()?;
         match written {
             Ok(()) => {
@@ -718,13 +749,27 @@ impl<B: Kv> Store for KvStore<B> {
     }
 
     fn finish_claim(&self, fid: &FeedId, seq: u32, stored: bool) -> Result<(), StoreError> {
-        let mut state = self.lock()?;
-        let claim = match state.claims.get(fid) {
+        let claim = match self.lock()?.claims.get(fid) {
             Some(c) if c.seq == seq => *c,
             _ => return Ok(()),
         };
+        // Settled before the entry becomes visible (outside the lock: an fsync; the claim
+        // still hides the entry). If that fails, the entry is taken back below: it never left.
+        let settled = if stored {
+            self.write_mark(
+                fid,
+                Mark {
+                    seq,
+                    pending: false,
+                },
+                claim.durable,
+            )
+        } else {
+            Ok(())
+        };
+        let mut state = self.lock()?;
         state.claims.remove(fid);
-        if stored {
+        if stored && settled.is_ok() {
             return Ok(());
         }
         // Readers never saw the entry, so it never left the device: take it back, and the
@@ -735,9 +780,16 @@ impl<B: Kv> Store for KvStore<B> {
             state.marks.insert(*fid, back);
             state.marks_dirty.insert(*fid);
             drop(state);
-            self.write_mark(fid, back, true)?;
+            self.write_mark(
+                fid,
+                Mark {
+                    seq: back,
+                    pending: false,
+                },
+                true,
+            )?;
         }
-        cut
+        settled.and(cut)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

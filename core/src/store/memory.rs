@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use super::kv::{Kv, LogId, LogKind, Pairs};
+use super::kv::{Kv, LogId, LogKind, Mark, Pairs};
 use super::kv_store::KvStore;
 use super::{keys, StoreError, FORMAT_VERSION};
 use crate::identity::FeedId;
@@ -20,7 +20,7 @@ pub struct MemoryKv {
 struct Inner {
     map: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
     logs: RwLock<HashMap<LogId, Vec<u8>>>,
-    marks: RwLock<HashMap<FeedId, u32>>,
+    marks: RwLock<HashMap<FeedId, Mark>>,
 }
 
 fn poisoned() -> StoreError {
@@ -116,14 +116,14 @@ impl Kv for MemoryKv {
             .collect())
     }
 
-    fn mark_read(&self, fid: &FeedId) -> Result<u32, StoreError> {
+    fn mark_read(&self, fid: &FeedId) -> Result<Mark, StoreError> {
         let marks = self.inner.marks.read().map_err(|_| poisoned())?;
-        Ok(marks.get(fid).copied().unwrap_or(0))
+        Ok(marks.get(fid).copied().unwrap_or_default())
     }
 
-    fn mark_write(&self, fid: &FeedId, seq: u32, _durable: bool) -> Result<(), StoreError> {
+    fn mark_write(&self, fid: &FeedId, mark: Mark, _durable: bool) -> Result<(), StoreError> {
         let mut marks = self.inner.marks.write().map_err(|_| poisoned())?;
-        marks.insert(*fid, seq);
+        marks.insert(*fid, mark);
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::kv::{Kv, LogId, LogKind, Pairs};
+use super::kv::{Kv, LogId, LogKind, Mark, Pairs};
 use super::kv_store::KvStore;
 use super::StoreError;
 use crate::identity::FeedId;
@@ -108,26 +108,35 @@ pub struct SledKv {
 /// Bytes of one slot of a mark file: seq (u32 BE) ‖ CRC-32 of (fid ‖ seq).
 const MARK_SLOT: usize = 8;
 
-fn mark_slot(fid: &FeedId, seq: u32) -> [u8; MARK_SLOT] {
+/// One slot: seq ‖ CRC-32 of (fid ‖ seq), or of (fid ‖ seq ‖ 0x01) for a pending claim, so
+/// slots written before pending claims existed read as settled marks.
+fn mark_slot(fid: &FeedId, mark: Mark) -> [u8; MARK_SLOT] {
     let mut h = crc32fast::Hasher::new();
     h.update(&fid.0);
-    h.update(&seq.to_be_bytes());
+    h.update(&mark.seq.to_be_bytes());
+    if mark.pending {
+        h.update(&[1]);
+    }
     let mut slot = [0u8; MARK_SLOT];
-    slot[..4].copy_from_slice(&seq.to_be_bytes());
+    slot[..4].copy_from_slice(&mark.seq.to_be_bytes());
     slot[4..].copy_from_slice(&h.finalize().to_be_bytes());
     slot
 }
 
-/// The greatest intact slot of a mark file's bytes.
-fn mark_of(fid: &FeedId, bytes: &[u8]) -> Option<u32> {
+/// The greatest intact slot of a mark file's bytes (a settled mark before a pending one of
+/// the same seq).
+fn mark_of(fid: &FeedId, bytes: &[u8]) -> Option<Mark> {
     bytes
         .chunks_exact(MARK_SLOT)
         .take(2)
         .filter_map(|slot| {
             let seq = u32::from_be_bytes(slot.get(..4)?.try_into().ok()?);
-            (mark_slot(fid, seq) == slot).then_some(seq)
+            [false, true]
+                .into_iter()
+                .map(|pending| Mark { seq, pending })
+                .find(|m| mark_slot(fid, *m) == slot)
         })
-        .max()
+        .max_by_key(|m| (m.seq, !m.pending))
 }
 
 impl SledKv {
@@ -169,15 +178,15 @@ impl SledKv {
         self.root.join("marks").join(fid.to_hex())
     }
 
-    /// Creates a mark file holding `seq` in both slots: written to a temporary name,
+    /// Creates a mark file holding `mark` in both slots: written to a temporary name,
     /// `fsync`ed, renamed, and the directories `fsync`ed.
-    fn create_mark(&self, fid: &FeedId, seq: u32) -> Result<File, StoreError> {
+    fn create_mark(&self, fid: &FeedId, mark: Mark) -> Result<File, StoreError> {
         let dir = self.root.join("marks");
         let new_dir = !dir.is_dir();
         std::fs::create_dir_all(&dir).map_err(|e| io_err("creating", &dir, e))?;
         let path = self.mark_path(fid);
         let tmp = dir.join(format!("{}.tmp", fid.to_hex()));
-        let slot = mark_slot(fid, seq);
+        let slot = mark_slot(fid, mark);
         let mut bytes = [0u8; 2 * MARK_SLOT];
         bytes[..MARK_SLOT].copy_from_slice(&slot);
         bytes[MARK_SLOT..].copy_from_slice(&slot);
@@ -384,19 +393,20 @@ impl Kv for SledKv {
         Ok(out)
     }
 
-    fn mark_read(&self, fid: &FeedId) -> Result<u32, StoreError> {
+    fn mark_read(&self, fid: &FeedId) -> Result<Mark, StoreError> {
         let path = self.mark_path(fid);
         match std::fs::read(&path) {
             Ok(bytes) => Ok(mark_of(fid, &bytes).unwrap_or_else(|| {
                 tracing::warn!("store: the signing mark {} is damaged", path.display());
-                0
+                Mark::default()
             })),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Mark::default()),
             Err(e) => Err(io_err("reading", &path, e)),
         }
     }
 
-    fn mark_write(&self, fid: &FeedId, seq: u32, durable: bool) -> Result<(), StoreError> {
+    fn mark_write(&self, fid: &FeedId, mark: Mark, durable: bool) -> Result<(), StoreError> {
+        let seq = mark.seq;
         let mut marks = self
             .marks
             .lock()
@@ -406,8 +416,8 @@ impl Kv for SledKv {
             let existing = OpenOptions::new().read(true).write(true).open(&path);
             let file = match existing {
                 Ok(f) if f.metadata().is_ok_and(|m| m.len() == 2 * MARK_SLOT as u64) => f,
-                Ok(_) => self.create_mark(fid, seq)?,
-                Err(e) if e.kind() == ErrorKind::NotFound => self.create_mark(fid, seq)?,
+                Ok(_) => self.create_mark(fid, mark)?,
+                Err(e) if e.kind() == ErrorKind::NotFound => self.create_mark(fid, mark)?,
                 Err(e) => return Err(io_err("opening", &path, e)),
             };
             marks.insert(*fid, (file, false));
@@ -416,13 +426,13 @@ impl Kv for SledKv {
             return Err(StoreError::Backend("mark file vanished".into()));
         };
         let at = u64::from(seq % 2) * MARK_SLOT as u64;
-        let slot = mark_slot(fid, seq);
+        let slot = mark_slot(fid, mark);
         write_all_at(file, &slot, at).map_err(|e| io_err("writing", &path, e))?;
         // Lowering the mark (a claim given back): the other slot may hold the higher value.
         let other = (MARK_SLOT as u64) - at;
         let mut old = [0u8; MARK_SLOT];
         let n = read_at(file, &mut old, other).map_err(|e| io_err("reading", &path, e))?;
-        if mark_of(fid, &old[..n]).is_some_and(|o| o > seq) {
+        if mark_of(fid, &old[..n]).is_some_and(|o| o.seq > seq) {
             write_all_at(file, &slot, other).map_err(|e| io_err("writing", &path, e))?;
         }
         if durable {
