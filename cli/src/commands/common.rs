@@ -91,10 +91,10 @@ pub fn open_app(data: &DataDir, options: AppOptions) -> anyhow::Result<App> {
 
 /// The door a running command holds: the app, or a pub's (no identity).
 pub enum Door {
-    /// A data directory with an identity.
-    App(App),
+    /// A data directory with an identity (both boxed: they are large and unequal).
+    App(Box<App>),
     /// A pub: replicates, signs nothing.
-    Pub(Pub),
+    Pub(Box<Pub>),
 }
 
 impl Door {
@@ -102,9 +102,9 @@ impl Door {
     pub fn open(data: &DataDir, options: AppOptions) -> anyhow::Result<Door> {
         data.require()?;
         Ok(if data.has_identity() {
-            Door::App(App::open(data.root(), options)?)
+            Door::App(Box::new(App::open(data.root(), options)?))
         } else {
-            Door::Pub(Pub::open(data.root(), options)?)
+            Door::Pub(Box::new(Pub::open(data.root(), options)?))
         })
     }
 
@@ -175,8 +175,8 @@ impl Door {
     /// Stops the node and its links, syncing the store.
     pub fn stop(self) {
         match self {
-            Door::App(a) => a.stop(),
-            Door::Pub(p) => p.stop(),
+            Door::App(a) => (*a).stop(),
+            Door::Pub(p) => (*p).stop(),
         }
     }
 }

@@ -77,5 +77,10 @@ pub fn run(data: &DataDir, args: &InviteArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let report = run_watch(watch, args.run.until(), args.json, Some(*app.fid()))?;
-    finish(Door::App(app), &report, args.json, args.run.until_synced)
+    finish(
+        Door::App(Box::new(app)),
+        &report,
+        args.json,
+        args.run.until_synced,
+    )
 }
