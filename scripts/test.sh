@@ -21,6 +21,8 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== the protocol crate stays sans-IO"
 scripts/check-proto-deps.sh
+echo "== the CLI stays on the front door"
+scripts/check-cli-door.sh
 echo "== lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"

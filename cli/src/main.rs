@@ -4,37 +4,34 @@
 //! errors go to stderr, and the exit code says what happened (0 ok, also when the reader of
 //! stdout went away; 1 error or invalid input; 2 usage, bad numbers included; 3 `inspect`
 //! could not decide without more state; 4 [`NOT_SYNCED`]). All output goes through
-//! [`out`]; every number a person types is parsed by [`args`].
+//! [`out`]; every number a person types is parsed by [`args`]. Each user command is a file
+//! in [`commands`] over the front door (`lichen::App`); this file is the command enum and
+//! its dispatch.
 
 #[macro_use]
 mod out;
 
 mod args;
-mod beacon_cmd;
+mod commands;
+mod data;
+mod fill_store;
+mod qr;
+mod tui;
+
+// Not user commands: they leave this binary for the bench crate and the relay binary.
 mod bench;
 mod chat_bench;
-mod chat_cmds;
-mod data;
-mod dongle_cmds;
-mod dongle_emu_cmd;
-mod export_cmds;
-mod feed_cmds;
 mod fill_cmd;
-mod id_cmds;
-mod inspect_cmd;
-mod invite_cmds;
 mod net_bench;
-mod node_cmds;
-mod qr;
 mod relay_cmd;
 mod sim_cmd;
 mod store_bench;
-mod tui;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use commands::*;
 
 /// Exit code of `--until-synced` runs that ended without being synced (a timeout before any
 /// peer agreed, or a feed still behind what a peer showed).
@@ -44,9 +41,8 @@ pub const NOT_SYNCED: u8 = 4;
 #[derive(Debug, Parser)]
 #[command(name = "lichen", version, about)]
 struct Cli {
-    /// The node's data directory (identity and feed store).
-    #[arg(long, global = true, env = "LICHEN_DATA")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    data: common::DataArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -55,46 +51,46 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create a new identity in the data directory, or import one.
-    Init(id_cmds::InitArgs),
+    Init(init::InitArgs),
     /// Show this node's identity in all its text forms.
-    Id(id_cmds::IdArgs),
+    Id(id::IdArgs),
     /// Append a public chat post (TAV, channel "ALL") to the own feed.
-    Post(feed_cmds::PostArgs),
+    Post(post::PostArgs),
     /// Send a chat message: private to `--to` (several make a group), else public ("ALL").
-    Send(chat_cmds::SendArgs),
+    Send(send::SendArgs),
     /// Chat in the terminal: chat list with unread counts, conversations with delivery
     /// marks, contacts, and a node running behind it.
-    Chat(tui::ChatArgs),
+    Chat(chat::ChatArgs),
     /// List chats by last activity, with unread counts.
-    Chats(chat_cmds::ChatsArgs),
+    Chats(chats::ChatsArgs),
     /// Show messages of a chat (or of all chats, and entries that are not chat messages).
-    Messages(chat_cmds::MessagesArgs),
+    Messages(messages::MessagesArgs),
     /// List contacts, or add or remove one.
-    Contacts(chat_cmds::ContactsArgs),
+    Contacts(contacts::ContactsArgs),
     /// Mark a chat read (sends read receipts in one-to-one chats).
-    Read(chat_cmds::ReadArgs),
+    Read(read::ReadArgs),
     /// List the entries of the own feed (or of `--feed`).
-    Log(feed_cmds::LogArgs),
+    Log(log::LogArgs),
     /// List the feeds this node holds, with their frontiers.
-    Feeds(node_cmds::FeedsArgs),
+    Feeds(feeds::FeedsArgs),
     /// Run a node: accept WebSocket peers and/or join UDP multicast, until stopped.
-    Serve(node_cmds::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Run a node connected to a WebSocket peer.
-    Connect(node_cmds::ConnectArgs),
+    Connect(connect::ConnectArgs),
     /// Make an invite (a beacon naming a relay and you) and print it with a QR code.
-    Invite(invite_cmds::InviteArgs),
+    Invite(invite::InviteArgs),
     /// Accept an invite: replicate the inviter's feed, meeting through the invite's relay.
-    Accept(invite_cmds::AcceptArgs),
+    Accept(accept::AcceptArgs),
     /// Look inside Moneysocket beacons.
-    Beacon(beacon_cmd::BeaconArgs),
+    Beacon(beacon::BeaconArgs),
     /// Run a Moneysocket rendezvous relay (pairs two nodes by beacon id, forwards their frames).
     Relay(relay_cmd::RelayArgs),
     /// Say what a packet (hex) is, or precisely why it is invalid.
-    Inspect(inspect_cmd::InspectArgs),
+    Inspect(inspect::InspectArgs),
     /// Write the feed store in the tinySSB reference layout (Android app / Python pub).
-    Export(export_cmds::ExportArgs),
+    Export(export::ExportArgs),
     /// Read feeds in the tinySSB reference layout into the store, verifying everything.
-    Import(export_cmds::ImportArgs),
+    Import(import::ImportArgs),
     /// Run engines on a simulated LoRa channel and report airtime and convergence.
     Sim(sim_cmd::SimArgs),
     /// Author synthetic feeds with deterministic identities (tests, demos, benchmarks).
@@ -103,9 +99,9 @@ enum Command {
     /// Measure speed against baselines taken in the same run.
     Bench(bench::BenchArgs),
     /// Pair with a tinySSB LoRa dongle over Bluetooth LE: scan, pair, status, unpair.
-    Dongle(dongle_cmds::DongleArgs),
+    Dongle(dongle::DongleArgs),
     /// Run an emulated tinySSB LoRa dongle (BLE side on a local socket, LoRa over UDP).
-    DongleEmu(dongle_emu_cmd::EmuArgs),
+    DongleEmu(dongle_emu::EmuArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,28 +117,28 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let data = data::DataDir::new(cli.data);
+    let data = data::DataDir::new(cli.data.data);
     let result = match &cli.command {
-        Command::Init(a) => id_cmds::init(&data, a),
-        Command::Id(a) => id_cmds::id(&data, a),
-        Command::Post(a) => feed_cmds::post(&data, a),
-        Command::Send(a) => chat_cmds::send(&data, a),
-        Command::Chat(a) => tui::run(&data, a),
-        Command::Chats(a) => chat_cmds::list(&data, a),
-        Command::Messages(a) => chat_cmds::messages(&data, a),
-        Command::Contacts(a) => chat_cmds::contacts(&data, a),
-        Command::Read(a) => chat_cmds::read(&data, a),
-        Command::Log(a) => feed_cmds::log(&data, a),
-        Command::Feeds(a) => node_cmds::feeds(&data, a),
-        Command::Serve(a) => node_cmds::serve(&data, a),
-        Command::Connect(a) => node_cmds::connect(&data, a),
-        Command::Invite(a) => invite_cmds::invite(&data, a),
-        Command::Accept(a) => invite_cmds::accept(&data, a),
-        Command::Beacon(a) => beacon_cmd::run(a),
+        Command::Init(a) => init::run(&data, a),
+        Command::Id(a) => id::run(&data, a),
+        Command::Post(a) => post::run(&data, a),
+        Command::Send(a) => send::run(&data, a),
+        Command::Chat(a) => chat::run(&data, a),
+        Command::Chats(a) => chats::run(&data, a),
+        Command::Messages(a) => messages::run(&data, a),
+        Command::Contacts(a) => contacts::run(&data, a),
+        Command::Read(a) => read::run(&data, a),
+        Command::Log(a) => log::run(&data, a),
+        Command::Feeds(a) => feeds::run(&data, a),
+        Command::Serve(a) => serve::run(&data, a),
+        Command::Connect(a) => connect::run(&data, a),
+        Command::Invite(a) => invite::run(&data, a),
+        Command::Accept(a) => accept::run(&data, a),
+        Command::Beacon(a) => beacon::run(a),
         Command::Relay(a) => relay_cmd::run(a),
-        Command::Inspect(a) => inspect_cmd::inspect(&data, a),
-        Command::Export(a) => export_cmds::export(&data, a),
-        Command::Import(a) => export_cmds::import(&data, a),
+        Command::Inspect(a) => inspect::run(&data, a),
+        Command::Export(a) => export::run(&data, a),
+        Command::Import(a) => import::run(&data, a),
         Command::Bench(a) if a.lora => net_bench::run_lora(a.json).map(|_| ExitCode::SUCCESS),
         Command::Bench(a) if a.ws => {
             net_bench::run_ws(a.json, a.ws_entries).map(|_| ExitCode::SUCCESS)
@@ -156,8 +152,8 @@ fn main() -> ExitCode {
         Command::Sim(a) => sim_cmd::sim(a),
         Command::Fill(a) => fill_cmd::fill(&data, a),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
-        Command::Dongle(a) => dongle_cmds::dongle(&data, a),
-        Command::DongleEmu(a) => dongle_emu_cmd::run(a),
+        Command::Dongle(a) => dongle::run(&data, a),
+        Command::DongleEmu(a) => dongle_emu::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,9 @@
 //! The state of `lichen chat` and what each key does to it. No terminal here: the model is
 //! driven by keys and service events and drawn by `view`, so tests run it headless.
 
+use lichen::app::serve::LinkInfo;
+use lichen::app::SyncSummary;
 use lichen::chat::{ChatEvent, ChatId, ChatSummary, Chats, Contact, Cursor, Message};
-use lichen::node::Snapshot;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Messages loaded per page (one screenful and some).
@@ -92,25 +93,16 @@ pub struct Status {
 }
 
 impl Status {
-    /// From a node snapshot.
-    pub fn from_snapshot(s: &Snapshot) -> Status {
-        let mut behind = (0, 0u64);
-        let mut open_chains = 0;
-        for p in &s.progress {
-            if p.peer_max > p.held {
-                behind.0 += 1;
-                behind.1 += u64::from(p.peer_max - p.held);
-            }
-            open_chains += p.open_chains;
-        }
+    /// From the front door's sync summary and open links.
+    pub fn from_summary(s: &SyncSummary, links: &[LinkInfo]) -> Status {
+        let behind_feeds = s.behind.iter().filter(|b| b.peer_max > b.held).count();
         Status {
-            links: s
-                .links
+            links: links
                 .iter()
-                .map(|(_, kind, peer)| ((*kind).to_owned(), peer.clone()))
+                .map(|l| (l.kind.clone(), l.peer.clone()))
                 .collect(),
-            behind,
-            open_chains,
+            behind: (behind_feeds, s.entries_missing),
+            open_chains: s.open_chains,
             online: true,
         }
     }

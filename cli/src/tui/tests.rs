@@ -1,14 +1,12 @@
-//! `lichen chat` driven headless: two real nodes on WebSocket loopback, each with its chat
-//! service on a sled store, each UI model fed keys and drawn into ratatui's `TestBackend`.
+//! `lichen chat` driven headless: two real front doors (`lichen::App`, each a node with its
+//! chat service on a sled store) on WebSocket loopback, each UI model fed keys and drawn into
+//! ratatui's `TestBackend`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lichen::chat::{ChatEvent, Chats, ChatsConfig};
-use lichen::node::{Node, NodeConfig};
-use lichen::store::{SledStore, Store};
-use lichen::Identity;
+use lichen::{AppOptions, Identity};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -19,8 +17,7 @@ use super::app::{App, Flow, Focus, Status};
 use super::{drain_events, view};
 
 struct Peer {
-    node: Node,
-    chats: Chats,
+    door: lichen::App,
     app: App,
     rx: Receiver<ChatEvent>,
     term: Terminal<TestBackend>,
@@ -28,23 +25,13 @@ struct Peer {
 }
 
 impl Peer {
-    fn new(seed: u8) -> Peer {
+    fn new() -> Peer {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("store")).unwrap());
-        let chats = Chats::open(
-            &dir.path().join("chats"),
-            store.clone(),
-            Identity::from_seed(&[seed; 32]),
-            ChatsConfig::default(),
-        )
-        .unwrap();
-        let node = Node::start(store, NodeConfig::default()).unwrap();
-        chats.attach(&node).unwrap();
-        let rx = chats.subscribe();
-        let app = App::new(&chats).unwrap();
+        let door = lichen::App::create(&dir.path().join("node"), AppOptions::default()).unwrap();
+        let rx = door.chats().subscribe();
+        let app = App::new(door.chats()).unwrap();
         Peer {
-            node,
-            chats,
+            door,
             app,
             rx,
             term: Terminal::new(TestBackend::new(110, 24)).unwrap(),
@@ -54,7 +41,7 @@ impl Peer {
 
     fn key(&mut self, code: KeyCode) -> Flow {
         self.app
-            .on_key(&self.chats, KeyEvent::new(code, KeyModifiers::NONE))
+            .on_key(self.door.chats(), KeyEvent::new(code, KeyModifiers::NONE))
     }
 
     fn typed(&mut self, text: &str) {
@@ -65,8 +52,11 @@ impl Peer {
 
     /// Applies pending events, refreshes the status line and draws; returns the screen.
     fn screen(&mut self) -> String {
-        drain_events(&mut self.app, &self.chats, &mut self.rx).unwrap();
-        self.app.status = Status::from_snapshot(&self.node.snapshot().unwrap());
+        drain_events(&mut self.app, self.door.chats(), &mut self.rx).unwrap();
+        self.app.status = Status::from_summary(
+            &self.door.sync_summary().unwrap(),
+            &self.door.links().unwrap(),
+        );
         self.term.draw(|f| view::draw(f, &self.app)).unwrap();
         let buf = self.term.backend().buffer();
         let mut out = String::new();
@@ -98,10 +88,10 @@ impl Peer {
 
 #[test]
 fn two_people_chat_through_the_tui_and_see_unread_counts_and_delivery_marks() {
-    let mut a = Peer::new(0x51);
-    let mut b = Peer::new(0x52);
-    let (fa, fb) = (*a.chats.me(), *b.chats.me());
-    b.chats.add_contact(fa, Some("alice"), 1).unwrap();
+    let mut a = Peer::new();
+    let mut b = Peer::new();
+    let (fa, fb) = (*a.door.chats().me(), *b.door.chats().me());
+    b.door.chats().add_contact(fa, Some("alice"), 1).unwrap();
 
     // A adds B as a contact through the contacts view.
     a.key(KeyCode::Char('c'));
@@ -123,8 +113,10 @@ fn two_people_chat_through_the_tui_and_see_unread_counts_and_delivery_marks() {
     assert!(s.contains("no links"), "{s}");
 
     // Link the nodes: B sees the chat with one unread message.
-    let addr = a.node.listen_ws("127.0.0.1:0").unwrap();
-    b.node.connect_ws(&format!("ws://{addr}")).unwrap();
+    let listening = a.door.listen_ws("127.0.0.1:0").unwrap();
+    b.door
+        .dial_ws(&format!("ws://{}", listening.peer()))
+        .unwrap();
     let s = b.wait_for("alice (1)");
     assert!(s.contains("1 link(s)"), "{s}");
     // A's message was stored by B, then delivered (B's DLV came back).
@@ -149,7 +141,7 @@ fn two_people_chat_through_the_tui_and_see_unread_counts_and_delivery_marks() {
 
 #[test]
 fn bad_input_is_a_notice_not_a_crash() {
-    let mut a = Peer::new(0x53);
+    let mut a = Peer::new();
     // A new chat with someone who is not a contact and not a feed id.
     a.key(KeyCode::Char('n'));
     a.typed("nobody-we-know");
@@ -173,7 +165,7 @@ fn bad_input_is_a_notice_not_a_crash() {
     );
     // Ctrl-C quits from anywhere.
     let quit = a.app.on_key(
-        &a.chats,
+        a.door.chats(),
         KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
     );
     assert_eq!(quit, Flow::Quit);
@@ -181,16 +173,16 @@ fn bad_input_is_a_notice_not_a_crash() {
 
 #[test]
 fn notes_to_self_and_the_public_channel_are_always_listed_and_history_pages() {
-    let mut a = Peer::new(0x54);
+    let mut a = Peer::new();
     let s = a.screen();
     assert!(s.contains("Public channel"), "{s}");
     assert!(s.contains("Notes to self"), "{s}");
     // 120 notes: the first page shows the newest; PageUp loads older ones.
-    let notes = a.chats.chat_with(&[]).unwrap();
+    let notes = a.door.chats().chat_with(&[]).unwrap();
     for i in 0..120 {
-        a.chats.send(&notes, &format!("note {i}")).unwrap();
+        a.door.chats().send(&notes, &format!("note {i}")).unwrap();
     }
-    a.app.reload_list(&a.chats).unwrap();
+    a.app.reload_list(a.door.chats()).unwrap();
     let pos = a
         .app
         .chats
@@ -222,22 +214,23 @@ const HOSTILE_NAME: &str = "mallory\u{1b}[31m\u{7}\u{202e}\n[Public channel] adm
 
 #[test]
 fn a_peers_controls_are_drawn_as_visible_marks() {
-    let mut a = Peer::new(0x55);
-    // The peer's entries land in A's store as replication would put them there.
+    let mut a = Peer::new();
+    // The peer's entries land in A's store as replication would put them there (the one
+    // place a test reaches below the door: a hostile peer is not an app of ours).
     let peer = Identity::from_seed(&[0x56; 32]);
     let theirs = Chats::in_memory(
-        a.node.store().clone(),
+        a.door.node().unwrap().store().clone(),
         Identity::from_seed(&[0x56; 32]),
         ChatsConfig::default(),
     )
     .unwrap();
     theirs.set_my_alias(HOSTILE_NAME).unwrap();
     theirs.send(&lichen::chat::ChatId::Public, HOSTILE).unwrap();
-    let private = theirs.chat_with(&[*a.chats.me()]).unwrap();
+    let private = theirs.chat_with(&[*a.door.chats().me()]).unwrap();
     theirs.send(&private, HOSTILE).unwrap();
-    a.chats.refresh().unwrap();
-    a.chats.add_contact(*peer.fid(), None, 1).unwrap();
-    a.app.reload_list(&a.chats).unwrap();
+    a.door.chats().refresh().unwrap();
+    a.door.chats().add_contact(*peer.fid(), None, 1).unwrap();
+    a.app.reload_list(a.door.chats()).unwrap();
 
     let obeyed = |s: &str| {
         s.chars().find(|c| {

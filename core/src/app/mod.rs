@@ -10,12 +10,16 @@
 mod dongle;
 mod error;
 mod events;
+pub mod feeds;
 mod invites;
 mod key;
 pub mod layout;
 mod links;
 mod posting;
+mod pub_node;
+pub mod serve;
 pub mod settings;
+mod setup;
 pub mod sync;
 
 use std::path::Path;
@@ -38,6 +42,8 @@ pub use events::AppEvent;
 pub use key::{KeyIs, UNRECOVERED};
 pub use layout::Layout;
 pub use links::LinkHandle;
+pub use pub_node::Pub;
+pub use serve::{RunEvent, RunReport, RunUntil, Watch};
 pub use settings::{KeyState, Settings};
 pub use sync::SyncSummary;
 

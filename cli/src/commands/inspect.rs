@@ -7,18 +7,16 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use lichen::store::Store;
+use lichen::app::feeds::FeedLog;
 use lichen::wire::entry::first_prev;
-use lichen::wire::goset;
-use lichen::wire::inspect::{self, Context, ExpectedChunk, ExpectedEntry};
-use lichen::wire::sidechain::{chunk_hash, Chain20};
+use lichen::wire::inspect::{self, Context, ExpectedEntry};
 use lichen::wire::{Mid, HASH_LEN};
 use lichen::FeedId;
 
-use crate::data::DataDir;
+use lichen::AppOptions;
 
-/// Largest number of stored entries tried as candidates.
-const MAX_CANDIDATES: usize = 20_000;
+use super::common::Door;
+use crate::data::DataDir;
 
 /// Options of `lichen inspect`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +38,7 @@ pub struct InspectArgs {
 }
 
 /// `lichen inspect`.
-pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+pub fn run(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let cleaned: String = args
         .hex
         .trim()
@@ -49,18 +47,26 @@ pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         .filter(|c| !c.is_whitespace())
         .collect();
     let bytes = hex::decode(&cleaned).context("the packet is not valid hex")?;
-    let store = if data.root().join("store").exists() {
-        Some(data.store()?)
+    // What the data directory holds, if there is one (no node needed without it).
+    let door = if data.layout().store_dir().exists() {
+        Some(Door::open(data, AppOptions::default())?)
     } else {
         None
     };
-    let mut ctx = Context::default();
-    ctx.goset_states.push(("empty GOset".into(), [0; 32]));
-    if let Some(store) = &store {
-        add_store(&mut ctx, store)?;
-    }
+    let log = door.as_ref().map(Door::feed_log).transpose()?;
+    let mut ctx = match &log {
+        Some(l) => l.inspect_context()?,
+        None => {
+            let mut c = Context::default();
+            c.goset_states.push(("empty GOset".into(), [0; 32]));
+            c
+        }
+    };
     if let Some(feed) = &args.feed {
-        ctx.entries.insert(0, expected(store.as_ref(), feed, args)?);
+        ctx.entries.insert(0, expected(log.as_ref(), feed, args)?);
+    }
+    if let Some(d) = door {
+        d.stop();
     }
     let verdict = inspect::inspect(&ctx, &bytes);
     if args.json {
@@ -101,23 +107,23 @@ pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn expected(
-    store: Option<&lichen::store::SledStore>,
+    log: Option<&FeedLog>,
     feed: &str,
     args: &InspectArgs,
 ) -> anyhow::Result<ExpectedEntry> {
     let fid: FeedId = feed.parse().context("--feed")?;
     let key = fid.key().context("--feed")?;
-    let frontier = match store {
-        Some(s) => s.frontier(&fid)?,
+    let frontier = match log {
+        Some(l) => l.frontier(&fid)?,
         None => None,
     };
     let seq = args
         .seq
-        .unwrap_or_else(|| frontier.map_or(1, |f| f.seq.saturating_add(1)));
+        .unwrap_or_else(|| frontier.map_or(1, |f| f.0.saturating_add(1)));
     let prev = match &args.prev {
         Some(p) => parse_mid(p)?,
         None if seq == 1 => first_prev(&fid),
-        None => match store.map(|s| s.entry(&fid, seq - 1)).transpose()?.flatten() {
+        None => match log.map(|l| l.entry(&fid, seq - 1)).transpose()?.flatten() {
             Some(e) => e.mid,
             None => bail!(
                 "entry {} of that feed is not held here: give --prev",
@@ -135,58 +141,4 @@ fn parse_mid(s: &str) -> anyhow::Result<Mid> {
         }
     }
     Mid::from_b64(s).context("--prev must be a 20-byte message id in hex or base64")
-}
-
-/// Adds what the store knows: every feed's next entry, stored entries, their chunk hashes,
-/// and the GOset state of all held feeds.
-fn add_store(ctx: &mut Context, store: &dyn Store) -> anyhow::Result<()> {
-    let feeds = store.feeds()?;
-    let mut state = [0u8; 32];
-    let mut budget = MAX_CANDIDATES;
-    for (fid, frontier) in &feeds {
-        state = goset::xor(&state, &fid.0);
-        let Ok(key) = fid.key() else { continue };
-        ctx.entries.push(ExpectedEntry {
-            key: key.clone(),
-            seq: frontier.seq.saturating_add(1),
-            prev: frontier.mid,
-        });
-        let mut prev = first_prev(fid);
-        for seq in 1..=frontier.seq {
-            if budget == 0 {
-                break;
-            }
-            budget -= 1;
-            let Some(stored) = store.entry(fid, seq)? else {
-                break;
-            };
-            ctx.entries.push(ExpectedEntry {
-                key: key.clone(),
-                seq,
-                prev,
-            });
-            if let Ok(h) = Chain20::parse(stored.entry.payload()) {
-                let mut next = h.ptr;
-                let chunks = store.chunks(fid, seq)?;
-                for cnr in 0..h.chunk_count() {
-                    ctx.chunks.push(ExpectedChunk {
-                        hash: next,
-                        label: format!("{} seq {seq} chunk {cnr}", fid.short_display()),
-                    });
-                    match chunks.get(cnr as usize) {
-                        Some(c) if chunk_hash(c) == next => {
-                            next.copy_from_slice(&c[100..]);
-                        }
-                        _ => break,
-                    }
-                }
-            }
-            prev = stored.mid;
-        }
-    }
-    if !feeds.is_empty() {
-        ctx.goset_states
-            .push((format!("the {} feeds held here", feeds.len()), state));
-    }
-    Ok(())
 }

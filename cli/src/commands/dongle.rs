@@ -1,4 +1,7 @@
-//! `lichen dongle scan|pair|status|unpair`, and the paired dongle's link in `lichen serve`.
+//! `lichen dongle scan|pair|status|unpair`: pairing through the library's pairing API
+//! ([`Dongles`], the one the bindings use); the paired dongle's link itself is the front
+//! door's, resumed by `lichen serve` (`App::start`). `status` reads the pairing and the status
+//! record only, so it works while a node runs the link.
 //!
 //! Without `--emu` the commands use the platform's Bluetooth (btleplug); with `--emu ADDR`
 //! (or `LICHEN_DONGLE_EMU`) they talk to `lichen dongle-emu` over its local socket, the same
@@ -10,11 +13,9 @@ use std::time::Duration;
 
 use lichen::ble::emu_client::EmuCentral;
 use lichen::ble::link::Central;
-use lichen::ble::pairing::{paired_in, Dongles};
+use lichen::ble::pairing::Dongles;
 use lichen::ble::status::{unix_ms, DongleEvent, LinkPhase};
-use lichen::ble::supervisor::DongleLink;
 use lichen::ble::BleError;
-use lichen::node::Node;
 
 use crate::data::DataDir;
 
@@ -74,14 +75,6 @@ fn bluetooth() -> Result<Arc<dyn Central>, BleError> {
     Err(BleError::Unsupported)
 }
 
-/// The central that reaches a paired dongle: its transport decides.
-fn central_for(transport: &str, id: &str) -> Result<Arc<dyn Central>, BleError> {
-    match transport {
-        "emulator" => Ok(Arc::new(EmuCentral::new(id))),
-        _ => bluetooth(),
-    }
-}
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -99,7 +92,7 @@ fn say(json: bool, j: serde_json::Value, text: &str) -> anyhow::Result<()> {
 }
 
 /// `lichen dongle …`.
-pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
+pub fn run(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
     if !matches!(args.cmd, DongleCmd::Scan { .. }) {
         // Pairing state lives in the data directory: never create one by mistake.
@@ -216,15 +209,6 @@ pub fn dongle(data: &DataDir, args: &DongleArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Starts the link to the paired dongle, if there is one (`lichen serve`).
-pub fn attach(node: &Node, data: &DataDir) -> anyhow::Result<Option<DongleLink>> {
-    let Some(p) = paired_in(data.root())? else {
-        return Ok(None);
-    };
-    let central = central_for(&p.transport, &p.id)?;
-    Ok(Dongles::new(central, data.root()).resume(node)?)
 }
 
 /// A dongle event as a JSON object and a line of text.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use lichen::app::RunEvent;
 use lichen::emu::radio::{Radio, UdpRadio};
 use lichen::emu::{EmuConfig, Emulator};
-use lichen::node::NodeEvent;
-use lichen::sync::airtime::Plan;
+use lichen::lora::Plan;
 
 /// Options of `lichen dongle-emu`.
 #[derive(Debug, clap::Args)]
@@ -99,17 +99,16 @@ pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
         match emu
             .node()
             .next_event(&mut events, Duration::from_millis(200))
+            .and_then(RunEvent::from_node)
         {
-            Some(NodeEvent::LinkUp {
-                kind: "ble", peer, ..
-            }) => {
+            Some(RunEvent::LinkUp { kind, peer, .. }) if kind == "ble" => {
                 say(
                     args.json,
                     serde_json::json!({"event": "central_connected", "peer": peer}),
                     &format!("{peer} connected"),
                 );
             }
-            Some(NodeEvent::LinkDown { reason, .. }) => {
+            Some(RunEvent::LinkDown { reason, .. }) => {
                 say(
                     args.json,
                     serde_json::json!({"event": "link_down", "reason": reason}),

@@ -1,6 +1,4 @@
-//! `export --tinyssb DIR` and `import --tinyssb DIR`: the feed store in the on-disk layout of
-//! the tinySSB Android app and Python pub (`DIR/feeds/<FID>/log.bin`, `mid.bin`,
-//! `frontier.bin`, and `DIR/feeds/version`).
+//! `lichen import --tinyssb DIR`: feeds in the tinySSB reference layout into the store.
 //!
 //! Import checks every entry (DMX, signature) and every chunk (hash chain) before storing it;
 //! what does not check out is reported and skipped, and the rest is kept. The exit code is 0
@@ -9,25 +7,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use lichen::store::reference::{export_reference, import_reference};
-use lichen::wire::network::Network;
+use lichen::AppOptions;
 use serde_json::json;
 
+use super::common::Door;
 use crate::data::DataDir;
-
-/// Options of `lichen export`.
-#[derive(Debug, clap::Args)]
-pub struct ExportArgs {
-    /// Write every feed (and every GOset member without entries) into DIR/feeds/ in the
-    /// tinySSB reference layout. DIR/feeds/ must not hold feed directories yet.
-    #[arg(long, value_name = "DIR")]
-    pub tinyssb: PathBuf,
-    /// Print one JSON object: `dir`, `feeds` (each `fid`, `short`, `entries`, `chunks`,
-    /// `open_chains`, `log_bytes`), `entries`, `chunks`, `warnings`.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Options of `lichen import`.
 #[derive(Debug, clap::Args)]
@@ -43,67 +27,11 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// `lichen export --tinyssb DIR`.
-pub fn export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let store = data.store()?;
-    let report = export_reference(&store, &args.tinyssb)
-        .with_context(|| format!("exporting to {}", args.tinyssb.display()))?;
-    let entries: u64 = report.feeds.iter().map(|f| u64::from(f.entries)).sum();
-    let chunks: u64 = report.feeds.iter().map(|f| f.chunks).sum();
-    if args.json {
-        let feeds: Vec<_> = report
-            .feeds
-            .iter()
-            .map(|f| {
-                json!({
-                    "fid": f.fid.to_hex(),
-                    "short": f.fid.short_name(),
-                    "entries": f.entries,
-                    "chunks": f.chunks,
-                    "open_chains": f.open_chains,
-                    "log_bytes": f.log_bytes,
-                })
-            })
-            .collect();
-        outln!(
-            "{}",
-            json!({
-                "dir": report.dir.display().to_string(),
-                "feeds": feeds,
-                "entries": entries,
-                "chunks": chunks,
-                "warnings": report.warnings,
-            })
-        )?;
-    } else {
-        for f in &report.feeds {
-            outln!(
-                "exported {} {}: {} entries, {} chunks, {} open side chains ({} bytes)",
-                f.fid.short_display(),
-                f.fid.to_hex(),
-                f.entries,
-                f.chunks,
-                f.open_chains,
-                f.log_bytes
-            )?;
-        }
-        outln!(
-            "{} feeds, {entries} entries, {chunks} chunks written to {}",
-            report.feeds.len(),
-            report.dir.display()
-        )?;
-        for w in &report.warnings {
-            errln!("warning: {w}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `lichen import --tinyssb DIR`.
-pub fn import(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let store = data.store()?;
-    let report = import_reference(&store, &Network::deployed(), &args.tinyssb)
-        .with_context(|| format!("importing from {}", args.tinyssb.display()))?;
+pub fn run(data: &DataDir, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let door = Door::open(data, AppOptions::default())?;
+    let report = door.feed_log()?.import_tinyssb(&args.tinyssb)?;
+    door.stop();
     if args.json {
         let feeds: Vec<_> = report
             .feeds
