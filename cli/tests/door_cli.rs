@@ -144,3 +144,37 @@ fn a_pub_serves_what_it_holds_and_then_gets_an_identity() {
     let feeds = String::from_utf8_lossy(&lichen(&hub, &["feeds"]).stdout).into_owned();
     assert!(feeds.contains(&a_ref), "{feeds}");
 }
+
+/// No forked feeds through the CLI (issue 11): a key imported with `init --import` may have
+/// entries elsewhere, so `post` is refused, saying to connect first; after syncing with the
+/// device that holds its 3 entries the own feed holds them and the next post is seq 4.
+#[test]
+fn an_imported_key_posts_only_after_its_feed_came_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    lichen(&a, &["init"]);
+    for t in ["one", "two", "three"] {
+        lichen(&a, &["post", t]);
+    }
+    let key = a.join("identity.json");
+    let o = run(&b, &["init", "--import", key.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("posting waits"), "{}", stderr(&o));
+
+    let o = run(&b, &["post", "too early"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("connect to a device that holds them first"),
+        "{}",
+        stderr(&o)
+    );
+
+    let (_server, url) = serve(&a);
+    let o = run(&b, &["connect", &url, "--until-synced", "--timeout", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&b, &["post", "--json", "from the new device"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(line["seq"], 4, "{line}");
+}

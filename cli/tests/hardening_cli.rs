@@ -486,7 +486,11 @@ fn until_synced_with_a_feed_behind_the_peer_exits_not_synced() {
     }
     // The same identity on another device, which wrote a different first entry: a fork.
     let key = a.join("identity.json");
-    lichen(&b, &["init", "--import", key.to_str().unwrap()]);
+    // The person says the key is new (wrongly): that is the only way to post at once.
+    lichen(
+        &b,
+        &["init", "--import", key.to_str().unwrap(), "--new-key"],
+    );
     lichen(&b, &["post", "forked"]);
 
     let mut server = Command::new(bin())

@@ -17,8 +17,15 @@ pub struct InitArgs {
     /// Import this key file instead of creating a new identity: the tinySSB Android export
     /// form `{"curve":"ed25519","secret":"<base64>"}`, the app's own `secret` file, or Python
     /// simplechat's `{"seed":"<hex>"}`.
+    /// The key's own feed may already have entries on another device, so posting waits until
+    /// a peer that holds them was met (`lichen connect`/`serve`); add `--new-key` if it never
+    /// signed anything.
     #[arg(long, value_name = "KEYFILE")]
     import: Option<PathBuf>,
+    /// With `--import`: the key was never used anywhere, post at once. Wrong on a key that did
+    /// post elsewhere, this forks its feed (peers then see two entries at one sequence number).
+    #[arg(long, requires = "import")]
+    new_key: bool,
     /// Create the data directory with a feed store but no identity: a pub that replicates
     /// others' feeds and posts nothing (`lichen init` later adds an identity).
     #[arg(long, conflicts_with = "import")]
@@ -51,12 +58,17 @@ pub fn run(data: &DataDir, args: &InitArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    // An imported key keeps posting at once, as it always has here; the person is the one
-    // who knows whether another device still writes it (ADR 0023).
+    // An imported key may have entries elsewhere: posting waits for its feed to be recovered
+    // from a peer, unless the person says the key is new (issue 11: no forked feeds).
+    let key_is = if args.import.is_some() && !args.new_key {
+        KeyIs::MayHaveEntries
+    } else {
+        KeyIs::New
+    };
     let app = App::init(
         data.root(),
         args.import.as_deref(),
-        KeyIs::New,
+        key_is,
         AppOptions::default(),
     )?;
     set_network(app.layout(), net.as_deref())?;
@@ -64,6 +76,13 @@ pub fn run(data: &DataDir, args: &InitArgs) -> anyhow::Result<ExitCode> {
     app.stop();
     tracing::info!(feed = %fid.short_display(), "identity created");
     print_id(&fid, args.json)?;
+    if key_is == KeyIs::MayHaveEntries && !args.json {
+        errln!(
+            "posting waits until this key's feed was recovered from a device that holds it \
+             (lichen connect URL --until-synced, or lichen serve); `init --import FILE --new-key` \
+             if the key never posted"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
