@@ -49,6 +49,9 @@ pub fn inspect(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         .filter(|c| !c.is_whitespace())
         .collect();
     let bytes = hex::decode(&cleaned).context("the packet is not valid hex")?;
+    if bytes.is_empty() {
+        anyhow::bail!("no packet given: the hex is empty");
+    }
     let store = if data.root().join("store").exists() {
         Some(data.store()?)
     } else {

@@ -210,11 +210,12 @@ pub fn accept(data: &DataDir, args: &AcceptArgs) -> anyhow::Result<ExitCode> {
 
 /// Starts relay links for every saved invite; returns how many.
 pub fn connect_saved(data: &DataDir, node: &Node, link: &RelayLinkArgs) -> anyhow::Result<usize> {
+    // A --relay-ca a person named is read (and refused when bad) even with no invite saved.
+    let options = link.options()?;
     let saved = SavedInvites::load(data.root())?;
     if saved.all().is_empty() {
         return Ok(0);
     }
-    let options = link.options()?;
     let mut n = 0;
     for s in saved.all() {
         let (Ok(invite), Some(role)) = (Invite::decode(&s.beacon), s.tunnel_role()) else {
