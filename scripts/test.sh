@@ -24,7 +24,8 @@ scripts/check-proto-deps.sh
 echo "== lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Licences, bans and sources of the dependency tree, and advisories (deny.toml, ADR 0030).
-# cargo-deny comes from crates.io when it is missing (about 9 min to build here, once). The
+# cargo-deny comes from crates.io when it is missing (once; its build takes ~320 s of CPU:
+# about 3 to 5 minutes on a free 2-core machine, 46 min on one shared by 8 builders). The
 # advisory database is fetched from outside crates.io; where that fails, the run says so
 # loudly and checks the rest offline: never a silent skip.
 echo "== cargo deny"
