@@ -101,7 +101,11 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
             c(ERROR, &p.missing, &["init", "--import", &p.file]),
             c(ERROR, &p.file, &["init"]),
             c(ERROR, &p.unwritable, &["init"]),
-            c(USAGE, &p.missing, &["init", "--import", &p.file, "--no-identity"]),
+            c(
+                USAGE,
+                &p.missing,
+                &["init", "--import", &p.file, "--no-identity"],
+            ),
         ],
         "id" => vec![
             c(ERROR, &p.missing, &["id"]),
@@ -139,8 +143,16 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
             c(USAGE, node, &["messages", "--limit", "ten"]),
             c(ERROR, node, &["messages", "--chat", "garbage"]),
             c(ERROR, node, &["messages", "--chat", "@garbage.ed25519"]),
-            c(ERROR, node, &["messages", "--chat", "ALL", "--before", "garbage"]),
-            c(ERROR, node, &["messages", "--chat", "ALL", "--before", huge]),
+            c(
+                ERROR,
+                node,
+                &["messages", "--chat", "ALL", "--before", "garbage"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["messages", "--chat", "ALL", "--before", huge],
+            ),
             c(USAGE, node, &["messages", "--before", "1"]),
             c(ERROR, &p.missing, &["messages"]),
         ],
@@ -148,7 +160,11 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
             c(ERROR, node, &["contacts", "add", "garbage"]),
             c(ERROR, node, &["contacts", "add", "@AAAA.ed25519"]),
             c(ERROR, node, &["contacts", "remove", "garbage"]),
-            c(USAGE, node, &["contacts", "add", stranger, "--trust", "ten"]),
+            c(
+                USAGE,
+                node,
+                &["contacts", "add", stranger, "--trust", "ten"],
+            ),
             c(USAGE, node, &["contacts", "add", stranger, "--trust", huge]),
             c(USAGE, node, &["contacts", "add", stranger, "--trust", "-1"]),
             c(ERROR, node, &["contacts", "add", stranger, "--trust", "3"]),
@@ -174,36 +190,89 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
         "serve" => vec![
             c(USAGE, node, &["serve", "--timeout", "-1"]),
             c(USAGE, node, &["serve", "--timeout", huge]),
-            c(ERROR, node, &["serve", "--ws", "not-an-address", "--timeout", "1"]),
-            c(ERROR, node, &["serve", "--ws", "127.0.0.1:99999", "--timeout", "1"]),
+            c(
+                ERROR,
+                node,
+                &["serve", "--ws", "not-an-address", "--timeout", "1"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["serve", "--ws", "127.0.0.1:99999", "--timeout", "1"],
+            ),
             c(USAGE, node, &["serve", "--udp", "--udp-if", "999.0.0.1"]),
             c(USAGE, node, &["serve", "--relay-bind", "nowhere"]),
-            c(ERROR, node, &["serve", "--relay-ca", &p.missing, "--timeout", "1"]),
-            c(ERROR, node, &["serve", "--relay-ca", &p.empty_dir, "--timeout", "1"]),
+            c(
+                ERROR,
+                node,
+                &["serve", "--relay-ca", &p.missing, "--timeout", "1"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["serve", "--relay-ca", &p.empty_dir, "--timeout", "1"],
+            ),
             c(ERROR, &p.missing, &["serve", "--timeout", "1"]),
         ],
         "connect" => vec![
             c(ERROR, node, &["connect", "not a url", "--timeout", "1"]),
-            c(ERROR, node, &["connect", "ws://127.0.0.1:99999", "--timeout", "1"]),
-            c(USAGE, node, &["connect", "ws://127.0.0.1:9", "--timeout", "ten"]),
-            c(ERROR, &p.missing, &["connect", "ws://127.0.0.1:9", "--timeout", "1"]),
+            c(
+                ERROR,
+                node,
+                &["connect", "ws://127.0.0.1:99999", "--timeout", "1"],
+            ),
+            c(
+                USAGE,
+                node,
+                &["connect", "ws://127.0.0.1:9", "--timeout", "ten"],
+            ),
+            c(
+                ERROR,
+                &p.missing,
+                &["connect", "ws://127.0.0.1:9", "--timeout", "1"],
+            ),
             c(USAGE, node, &["connect"]),
         ],
         "invite" => vec![
             c(ERROR, node, &["invite", "--relay", "not a url", "--no-qr"]),
-            c(ERROR, node, &["invite", "--relay", "http://localhost:1", "--no-qr"]),
             c(
                 ERROR,
                 node,
-                &["invite", "--relay", "ws://localhost:1", "--alias", &long_alias],
+                &["invite", "--relay", "http://localhost:1", "--no-qr"],
             ),
-            c(USAGE, node, &["invite", "--relay", "ws://localhost:1", "--timeout", "1"]),
+            c(
+                ERROR,
+                node,
+                &[
+                    "invite",
+                    "--relay",
+                    "ws://localhost:1",
+                    "--alias",
+                    &long_alias,
+                ],
+            ),
             c(
                 USAGE,
                 node,
-                &["invite", "--relay", "ws://localhost:1", "--wait", "--timeout", "-1"],
+                &["invite", "--relay", "ws://localhost:1", "--timeout", "1"],
             ),
-            c(ERROR, &p.missing, &["invite", "--relay", "ws://localhost:1"]),
+            c(
+                USAGE,
+                node,
+                &[
+                    "invite",
+                    "--relay",
+                    "ws://localhost:1",
+                    "--wait",
+                    "--timeout",
+                    "-1",
+                ],
+            ),
+            c(
+                ERROR,
+                &p.missing,
+                &["invite", "--relay", "ws://localhost:1"],
+            ),
         ],
         "accept" => vec![
             c(ERROR, node, &["accept", "garbage"]),
@@ -221,12 +290,36 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
         "relay" => vec![
             c(USAGE, node, &["relay", "--listen", "not-an-address"]),
             c(USAGE, node, &["relay", "--listen", "127.0.0.1:99999"]),
-            c(USAGE, node, &["relay", "--listen", "127.0.0.1:0", "--max-frame", "-1"]),
-            c(ERROR, node, &["relay", "--listen", "127.0.0.1:0", "--max-frame", "0"]),
-            c(ERROR, node, &["relay", "--listen", "127.0.0.1:0", "--max-conns", "0"]),
-            c(ERROR, node, &["relay", "--listen", "127.0.0.1:0", "--max-per-ip", "0"]),
-            c(ERROR, node, &["relay", "--listen", "127.0.0.1:0", "--max-pending", "0"]),
-            c(USAGE, node, &["relay", "--listen", "127.0.0.1:0", "--max-conns", huge]),
+            c(
+                USAGE,
+                node,
+                &["relay", "--listen", "127.0.0.1:0", "--max-frame", "-1"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["relay", "--listen", "127.0.0.1:0", "--max-frame", "0"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["relay", "--listen", "127.0.0.1:0", "--max-conns", "0"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["relay", "--listen", "127.0.0.1:0", "--max-per-ip", "0"],
+            ),
+            c(
+                ERROR,
+                node,
+                &["relay", "--listen", "127.0.0.1:0", "--max-pending", "0"],
+            ),
+            c(
+                USAGE,
+                node,
+                &["relay", "--listen", "127.0.0.1:0", "--max-conns", huge],
+            ),
             c(
                 ERROR,
                 node,
@@ -258,14 +351,33 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
             c(ERROR, node, &["inspect", "zz"]),
             c(ERROR, node, &["inspect", "abc"]),
             c(ERROR, node, &["inspect", ""]),
-            c(USAGE, node, &["inspect", "00", "--feed", stranger, "--seq", "-1"]),
-            c(USAGE, node, &["inspect", "00", "--feed", stranger, "--seq", huge]),
+            c(
+                USAGE,
+                node,
+                &["inspect", "00", "--feed", stranger, "--seq", "-1"],
+            ),
+            c(
+                USAGE,
+                node,
+                &["inspect", "00", "--feed", stranger, "--seq", huge],
+            ),
             c(USAGE, node, &["inspect", "00", "--seq", "1"]),
-            c(ERROR, node, &["inspect", &"00".repeat(120), "--feed", "garbage"]),
             c(
                 ERROR,
                 node,
-                &["inspect", &"00".repeat(120), "--feed", stranger, "--prev", "zz"],
+                &["inspect", &"00".repeat(120), "--feed", "garbage"],
+            ),
+            c(
+                ERROR,
+                node,
+                &[
+                    "inspect",
+                    &"00".repeat(120),
+                    "--feed",
+                    stranger,
+                    "--prev",
+                    "zz",
+                ],
             ),
         ],
         "export" => vec![
@@ -303,21 +415,39 @@ fn cases_for(cmd: &str, p: &Places) -> Option<Vec<Case>> {
         "dongle" => vec![
             c(USAGE, node, &["dongle", "scan", "--secs", "-1"]),
             c(USAGE, node, &["dongle", "pair"]),
-            c(ERROR, node, &["dongle", "--emu", "not-an-address", "status"]),
+            c(
+                ERROR,
+                node,
+                &["dongle", "--emu", "not-an-address", "status"],
+            ),
             c(USAGE, node, &["dongle"]),
             c(ERROR, &p.missing, &["dongle", "status"]),
         ],
         "dongle-emu" => vec![
-            c(ERROR, node, &["dongle-emu", "--ble", "not-an-address", "--timeout", "1"]),
+            c(
+                ERROR,
+                node,
+                &["dongle-emu", "--ble", "not-an-address", "--timeout", "1"],
+            ),
             c(USAGE, node, &["dongle-emu", "--mtu", "0"]),
             c(USAGE, node, &["dongle-emu", "--mtu", "70000"]),
             c(USAGE, node, &["dongle-emu", "--rssi", "-200"]),
-            c(ERROR, node, &["dongle-emu", "--plan", "bogus", "--timeout", "1"]),
+            c(
+                ERROR,
+                node,
+                &["dongle-emu", "--plan", "bogus", "--timeout", "1"],
+            ),
             c(USAGE, node, &["dongle-emu", "--lora-peer", "127.0.0.1:9"]),
             c(
                 ERROR,
                 node,
-                &["dongle-emu", "--lora-udp", "not-an-address", "--timeout", "1"],
+                &[
+                    "dongle-emu",
+                    "--lora-udp",
+                    "not-an-address",
+                    "--timeout",
+                    "1",
+                ],
             ),
         ],
         _ => return None,
@@ -422,7 +552,9 @@ fn every_command_refuses_bad_arguments_with_its_exit_code_and_a_message() {
     let mut all = Vec::new();
     for cmd in &listed {
         match cases_for(cmd, &places) {
-            None => problems.push(format!("`{cmd}` is listed by --help but has no bad-argument cases here")),
+            None => problems.push(format!(
+                "`{cmd}` is listed by --help but has no bad-argument cases here"
+            )),
             Some(cases) => {
                 // Every command also refuses an option it does not have.
                 all.push(Case {
@@ -435,9 +567,30 @@ fn every_command_refuses_bad_arguments_with_its_exit_code_and_a_message() {
         }
     }
     for known in [
-        "init", "id", "post", "send", "chat", "chats", "messages", "contacts", "read", "log",
-        "feeds", "serve", "connect", "invite", "accept", "beacon", "relay", "inspect", "export",
-        "import", "sim", "bench", "dongle", "dongle-emu",
+        "init",
+        "id",
+        "post",
+        "send",
+        "chat",
+        "chats",
+        "messages",
+        "contacts",
+        "read",
+        "log",
+        "feeds",
+        "serve",
+        "connect",
+        "invite",
+        "accept",
+        "beacon",
+        "relay",
+        "inspect",
+        "export",
+        "import",
+        "sim",
+        "bench",
+        "dongle",
+        "dongle-emu",
     ] {
         if !listed.iter().any(|c| c == known) {
             eprintln!("`{known}` is not listed by `lichen --help` any more: not walked here");
@@ -463,5 +616,10 @@ fn every_command_refuses_bad_arguments_with_its_exit_code_and_a_message() {
     // The node still opens after all of it.
     lichen(&node, &["id"]);
     eprintln!("walked {} commands, {total} bad invocations", listed.len());
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

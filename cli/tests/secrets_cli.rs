@@ -139,7 +139,10 @@ fn key_forms(id: &Identity) -> Vec<(String, Vec<u8>)> {
         ));
     }
     // Debug of the byte array, as a careless `{:?}` would print it.
-    forms.push(("seed Debug".into(), format!("{:?}", &seed[..8]).into_bytes()));
+    forms.push((
+        "seed Debug".into(),
+        format!("{:?}", &seed[..8]).into_bytes(),
+    ));
     forms
 }
 
@@ -150,7 +153,8 @@ fn allowed(place: &str, what: &str) -> bool {
     let seed = what.starts_with("invite seed");
     (key && (place.ends_with("identity.json") || place.ends_with("exported-key.json")))
         || (text && (place.contains("/chats/") || place == "b messages stdout"))
-        || (seed && (place.ends_with("invites.json")
+        || (seed
+            && (place.ends_with("invites.json")
                 || place == "a invite stdout"
                 || place == "b accept stdout"))
 }
@@ -197,7 +201,12 @@ fn a_full_run_at_trace_level_logs_no_key_no_plaintext_no_invite_seed() {
         .unwrap();
     let _relay = Killed(relay);
     let listening: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let port = listening["addr"].as_str().unwrap().rsplit(':').next().unwrap();
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap();
     let url = format!("ws://localhost:{port}");
     let mut inviter = traced(
         &a,
@@ -227,7 +236,14 @@ fn a_full_run_at_trace_level_logs_no_key_no_plaintext_no_invite_seed() {
         .to_hex();
     let out = run_traced(
         &b,
-        &["accept", &beacon, "--until-synced", "--timeout", "60", "--json"],
+        &[
+            "accept",
+            &beacon,
+            "--until-synced",
+            "--timeout",
+            "60",
+            "--json",
+        ],
         &log("b accept"),
     );
     seen.add("b accept stdout", out);
@@ -264,7 +280,14 @@ fn a_full_run_at_trace_level_logs_no_key_no_plaintext_no_invite_seed() {
     let ws = format!("ws://{}", listening["ws"].as_str().unwrap());
     let out = run_traced(
         &b,
-        &["connect", &ws, "--until-synced", "--timeout", "60", "--json"],
+        &[
+            "connect",
+            &ws,
+            "--until-synced",
+            "--timeout",
+            "60",
+            "--json",
+        ],
         &log("b connect"),
     );
     seen.add("b connect stdout", out);
@@ -307,10 +330,7 @@ fn a_full_run_at_trace_level_logs_no_key_no_plaintext_no_invite_seed() {
     }
     needles.push(("plaintext".into(), text.as_bytes().to_vec()));
     needles.push(("invite seed hex".into(), seed_hex.clone().into_bytes()));
-    needles.push((
-        "invite seed raw".into(),
-        hex::decode(&seed_hex).unwrap(),
-    ));
+    needles.push(("invite seed raw".into(), hex::decode(&seed_hex).unwrap()));
 
     let mut leaks = Vec::new();
     for (place, bytes) in &seen.0 {
@@ -325,5 +345,9 @@ fn a_full_run_at_trace_level_logs_no_key_no_plaintext_no_invite_seed() {
         seen.0.len(),
         needles.len()
     );
-    assert!(leaks.is_empty(), "secrets written where they must not be:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secrets written where they must not be:\n{}",
+        leaks.join("\n")
+    );
 }

@@ -70,9 +70,12 @@ fn data_sent_by_lichen(packets: &[Packet]) -> BTreeSet<Vec<u8>> {
 fn imported() -> (tempfile::TempDir, Arc<dyn Store>) {
     let tmp = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&tmp.path().join("s")).unwrap());
-    let report =
-        import_reference(store.as_ref(), &Network::deployed(), &dir().join("simplepub-store"))
-            .unwrap();
+    let report = import_reference(
+        store.as_ref(),
+        &Network::deployed(),
+        &dir().join("simplepub-store"),
+    )
+    .unwrap();
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(report.feeds.len(), 1);
     let f = &report.feeds[0];
@@ -90,7 +93,15 @@ fn the_reference_pubs_store_imports_clean_and_holds_what_lichen_sent() {
     let (_, packets) = transcript();
     let mut held = BTreeSet::new();
     for seq in 1..=4 {
-        held.insert(store.entry(&fid, seq).unwrap().unwrap().entry.bytes().to_vec());
+        held.insert(
+            store
+                .entry(&fid, seq)
+                .unwrap()
+                .unwrap()
+                .entry
+                .bytes()
+                .to_vec(),
+        );
         for c in store.chunks(&fid, seq).unwrap() {
             held.insert(c.to_vec());
         }
@@ -103,8 +114,14 @@ fn the_reference_pubs_store_imports_clean_and_holds_what_lichen_sent() {
         panic!("entry 4 is not complete")
     };
     let text = String::from_utf8_lossy(&last);
-    assert!(text.contains("a longer post that needs a side chain"), "{text}");
-    assert!(text.contains(" 119"), "the side chain's tail is missing: {text}");
+    assert!(
+        text.contains("a longer post that needs a side chain"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" 119"),
+        "the side chain's tail is missing: {text}"
+    );
 }
 
 #[test]
@@ -175,7 +192,10 @@ fn replaying_the_pubs_side_gets_lichens_side_again() {
         .collect();
     assert!(!claims.is_empty());
     for c in &claims {
-        assert!(got_set.contains(c), "Lichen's claim differs from the transcript");
+        assert!(
+            got_set.contains(c),
+            "Lichen's claim differs from the transcript"
+        );
     }
     // Its WANTs are under the same DMX as the ones the pub received.
     let wants_then = packets
@@ -183,7 +203,10 @@ fn replaying_the_pubs_side_gets_lichens_side_again() {
         .filter(|p| !p.from_pub && p.bytes[..7] == want_dmx)
         .count();
     let wants_now = got.iter().filter(|p| p[..7] == want_dmx).count();
-    assert!(wants_then > 0 && wants_now > 0, "no WANTs: {wants_then} then, {wants_now} now");
+    assert!(
+        wants_then > 0 && wants_now > 0,
+        "no WANTs: {wants_then} then, {wants_now} now"
+    );
     // Every entry and chunk the pub received, it receives again.
     let data = data_sent_by_lichen(&packets);
     let missing = data.difference(&got_set).count();
