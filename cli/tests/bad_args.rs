@@ -7,6 +7,9 @@
 //! The command list comes from `lichen --help` at run time: a command without cases here
 //! fails the test, so a new command cannot go unwalked. A command that has cases here but is
 //! no longer listed (moved to another binary) is named in the output, not walked.
+//!
+//! Sizes are walked through options (frame sizes, MTUs, batch sizes): a post longer than the
+//! 2 MiB content limit cannot be passed as one argument (Linux caps one at 128 KiB).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
