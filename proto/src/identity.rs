@@ -240,8 +240,12 @@ impl Identity {
     /// Python simplechat's `{"seed": "<hex>"}`.
     pub fn from_key_file(text: &str) -> Result<Identity, IdentityError> {
         let json: Zeroizing<String> = Zeroizing::new(text.to_owned());
-        let v: serde_json::Value = serde_json::from_str(&json)
-            .map_err(|e| IdentityError::KeyFile(format!("not JSON: {e}")))?;
+        // The parsed tree holds the secret's text too: wiped however this function returns.
+        let v = WipedJson(
+            serde_json::from_str(&json)
+                .map_err(|e| IdentityError::KeyFile(format!("not JSON: {e}")))?,
+        );
+        let v = &v.0;
         if let Some(curve) = v.get("curve").and_then(|c| c.as_str()) {
             if curve != "ed25519" {
                 return Err(IdentityError::KeyFile(format!(
@@ -278,9 +282,37 @@ impl Identity {
     }
 }
 
+/// A parsed JSON tree whose strings are zeroized when it is dropped (key files).
+struct WipedJson(serde_json::Value);
+
+impl Drop for WipedJson {
+    fn drop(&mut self) {
+        wipe_json(&mut self.0);
+    }
+}
+
+/// Zeroizes every string in a JSON tree, in place.
+fn wipe_json(v: &mut serde_json::Value) {
+    use zeroize::Zeroize;
+    match v {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(wipe_json),
+        serde_json::Value::Object(map) => map.values_mut().for_each(wipe_json),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parsed_key_file_is_wiped() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(r#"{"secret":"c2VjcmV0","x":[{"seed":"abcd"}],"n":1}"#).unwrap();
+        wipe_json(&mut v);
+        assert_eq!(v, serde_json::json!({"secret":"","x":[{"seed":""}],"n":1}));
+    }
 
     #[test]
     fn debug_hides_the_secret() {

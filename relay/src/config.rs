@@ -95,7 +95,7 @@ impl RelayConfig {
         if !(MIN_FRAME..=MAX_FRAME).contains(&self.max_frame) {
             return bad("max_frame must be between 1 KiB and 16 MiB");
         }
-        if self.max_connections == 0 || self.max_per_ip == 0 {
+        if self.max_connections == 0 || self.max_per_ip == 0 || self.max_pending == 0 {
             return bad("connection limits must be at least 1");
         }
         if !(1..=MAX_QUEUE).contains(&self.queue_frames) {

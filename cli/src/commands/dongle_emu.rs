@@ -20,8 +20,9 @@ pub struct EmuArgs {
     /// Advertised name (default `tinySSB-` and four hex digits of the seed).
     #[arg(long)]
     name: Option<String>,
-    /// The dongle's ATT MTU (the firmware uses 128; below 123 a packet does not fit).
-    #[arg(long, default_value_t = 128)]
+    /// The dongle's ATT MTU, 23 to 517 as in BLE (the firmware uses 128; below 123 a packet
+    /// does not fit).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u16).range(23..=517))]
     mtu: u16,
     /// Serve no tinySSB GATT service (emulates a device with other firmware).
     #[arg(long)]

@@ -47,6 +47,9 @@ pub fn run(data: &DataDir, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         .filter(|c| !c.is_whitespace())
         .collect();
     let bytes = hex::decode(&cleaned).context("the packet is not valid hex")?;
+    if bytes.is_empty() {
+        anyhow::bail!("no packet given: the hex is empty");
+    }
     // What the data directory holds, if there is one (no node needed without it).
     let door = if data.layout().store_dir().exists() {
         Some(Door::open(data, AppOptions::default())?)

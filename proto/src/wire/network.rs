@@ -6,7 +6,10 @@
 //! deployed bytes exactly (the GOset DMX is then `SHA-256("tinySSB-0.1 GOset 1")[0:7]`).
 //! The ESP32 firmware hard-codes the prefix, so a non-empty key cannot talk to dongles.
 
+use std::fmt;
+
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use super::{sha256_trunc, Dmx};
 
@@ -26,11 +29,22 @@ pub const MAX_KEY_LEN: usize = 32;
 #[error("network key of {0} bytes; at most 32 are allowed")]
 pub struct KeyTooLong(pub usize);
 
-/// The prefix and the DMXs derived from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The prefix and the DMXs derived from it. A private network's key is a shared secret: it
+/// is zeroized on drop and `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Network {
-    key: Vec<u8>,
+    key: Zeroizing<Vec<u8>>,
     goset_dmx: Dmx,
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str("Network(deployed)")
+        } else {
+            write!(f, "Network(private, {}-byte key hidden)", self.key.len())
+        }
+    }
 }
 
 impl Default for Network {
@@ -43,7 +57,7 @@ impl Network {
     /// The deployed network: empty key.
     pub fn deployed() -> Network {
         Network {
-            key: Vec::new(),
+            key: Zeroizing::new(Vec::new()),
             goset_dmx: Dmx(sha256_trunc(&[GOSET_TAG])),
         }
     }
@@ -54,7 +68,7 @@ impl Network {
             return Err(KeyTooLong(key.len()));
         }
         Ok(Network {
-            key: key.to_vec(),
+            key: Zeroizing::new(key.to_vec()),
             goset_dmx: Dmx(sha256_trunc(&[key, GOSET_TAG])),
         })
     }
@@ -79,13 +93,13 @@ impl Network {
 
     /// The DMX of WANT vectors for a GOset whose XOR is `state`.
     pub fn want_dmx(&self, state: &[u8; 32]) -> Dmx {
-        Dmx(sha256_trunc(&[&self.key, PREFIX, b"want", state]))
+        Dmx(sha256_trunc(&[self.key.as_slice(), PREFIX, b"want", state]))
     }
 
     /// The DMX of CHNK vectors for a GOset whose XOR is `state` (hashed from "blob", as
     /// deployed).
     pub fn chnk_dmx(&self, state: &[u8; 32]) -> Dmx {
-        Dmx(sha256_trunc(&[&self.key, PREFIX, b"blob", state]))
+        Dmx(sha256_trunc(&[self.key.as_slice(), PREFIX, b"blob", state]))
     }
 }
 
@@ -101,5 +115,18 @@ mod tests {
         assert_ne!(a.want_dmx(&[0; 32]), b.want_dmx(&[0; 32]));
         assert_ne!(a.chnk_dmx(&[0; 32]), b.chnk_dmx(&[0; 32]));
         assert!(Network::with_key(&[0; 33]).is_err());
+    }
+
+    #[test]
+    fn debug_hides_a_private_networks_key() {
+        let key = b"our-valley-secret";
+        let shown = format!("{:?}", Network::with_key(key).unwrap());
+        assert!(!shown.contains("our-valley-secret"), "{shown}");
+        // Nor its bytes as a list of numbers (what a derived Debug of a Vec<u8> prints).
+        let as_list = format!("{:?}", key.to_vec());
+        let inner = as_list.trim_start_matches('[').trim_end_matches(']');
+        assert!(!shown.contains(inner), "{shown}");
+        assert!(shown.contains("hidden"), "{shown}");
+        assert_eq!(format!("{:?}", Network::deployed()), "Network(deployed)");
     }
 }
