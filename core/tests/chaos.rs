@@ -492,15 +492,15 @@ fn run(seed: u64, hours: f64, loss: f64, calm_limit: Millis) -> Outcome {
     let mut sim = Sim::new(seed, loss);
     let chaos_until = (hours * HOUR as f64) as Millis;
     let mut now: Millis = 0;
-    let mut next_post = vec![0; AUTHORS];
+    let mut next_post = [0; AUTHORS];
     let mut next_chaos = 5 * MINUTE;
-    let mut next_flush = vec![0; NODES];
+    let mut next_flush = [0; NODES];
     let mut next_check = 0;
     while now < chaos_until {
-        for a in 0..AUTHORS {
-            if now >= next_post[a] {
+        for (a, at) in next_post.iter_mut().enumerate() {
+            if now >= *at {
                 sim.post(a, now);
-                next_post[a] = now + sim.rng.gen_range(MINUTE..15 * MINUTE);
+                *at = now + sim.rng.gen_range(MINUTE..15 * MINUTE);
             }
         }
         // The group commit: each node flushes about every 50 ms of activity (here: every

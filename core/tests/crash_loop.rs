@@ -664,7 +664,7 @@ fn power_loss_keeps_what_was_synced() {
     let cut_chunks = std::env::var_os("LICHEN_POWER_CUT_CHUNKS").is_some();
     let started = Instant::now();
     let mut synced = vec![0u32; POWER_FEEDS];
-    let mut lens = vec![0u64; 2 * POWER_FEEDS];
+    let mut lens = [0u64; 2 * POWER_FEEDS];
     let (mut done, mut cut, mut rolled) = (0usize, 0u64, 0usize);
     for round in 0..rounds {
         if round >= 40

@@ -329,6 +329,22 @@ impl Inner {
     }
 }
 
+/// Whether `e` says the own feed is below its signing mark (`StoreError::RolledBack`).
+fn is_rolled_back(e: &ChatError) -> bool {
+    use crate::feed::FeedError;
+    use crate::node::NodeError;
+    use crate::store::StoreError;
+    matches!(
+        e,
+        ChatError::Store(StoreError::RolledBack { .. })
+            | ChatError::Feed(FeedError::Store(StoreError::RolledBack { .. }))
+            | ChatError::Node(NodeError::Store(StoreError::RolledBack { .. }))
+            | ChatError::Node(NodeError::Feed(FeedError::Store(
+                StoreError::RolledBack { .. }
+            )))
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -367,20 +383,4 @@ mod tests {
         assert_eq!(st(&m2), DeliveryState::Written);
         assert_eq!(chats.inner.ix.local_u32("stored_upto").unwrap(), 1);
     }
-}
-
-/// Whether `e` says the own feed is below its signing mark (`StoreError::RolledBack`).
-fn is_rolled_back(e: &ChatError) -> bool {
-    use crate::feed::FeedError;
-    use crate::node::NodeError;
-    use crate::store::StoreError;
-    matches!(
-        e,
-        ChatError::Store(StoreError::RolledBack { .. })
-            | ChatError::Feed(FeedError::Store(StoreError::RolledBack { .. }))
-            | ChatError::Node(NodeError::Store(StoreError::RolledBack { .. }))
-            | ChatError::Node(NodeError::Feed(FeedError::Store(
-                StoreError::RolledBack { .. }
-            )))
-    )
 }
