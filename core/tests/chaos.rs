@@ -503,19 +503,6 @@ fn run(seed: u64, hours: f64, loss: f64, calm_limit: Millis) -> Outcome {
                 *at = now + sim.rng.gen_range(MINUTE..15 * MINUTE);
             }
         }
-        // The group commit: each node flushes about every 50 ms of activity (here: every
-        // simulated second), remembering what a crash may not lose.
-        for (i, nf) in next_flush.iter_mut().enumerate() {
-            if now >= *nf {
-                *nf = now + 1_000;
-                let n = &mut sim.nodes[i];
-                n.store().flush().unwrap();
-                for f in &sim.fids {
-                    let fr = n.front(f);
-                    n.flushed.insert(*f, fr);
-                }
-            }
-        }
         if sim.heal_at.is_none() && now + 20 * MINUTE >= chaos_until && now + MINUTE < chaos_until {
             // A last partition that only the calm phase heals.
             sim.partition(now, chaos_until - now);
@@ -545,6 +532,19 @@ fn run(seed: u64, hours: f64, loss: f64, calm_limit: Millis) -> Outcome {
                 _ => {
                     let s = sim.rng.gen();
                     sim.restart(i, false, s);
+                }
+            }
+        }
+        // The group commit: each node flushes about every 50 ms of activity (here: every
+        // simulated second), remembering what a crash may not lose.
+        for (i, nf) in next_flush.iter_mut().enumerate() {
+            if now >= *nf {
+                *nf = now + 1_000;
+                let n = &mut sim.nodes[i];
+                n.store().flush().unwrap();
+                for f in &sim.fids {
+                    let fr = n.front(f);
+                    n.flushed.insert(*f, fr);
                 }
             }
         }
