@@ -160,6 +160,18 @@ SEEDS = {
     # patch in the second entry), 2 frontier.bin and mid.bin.
     "reference_import": [b"\x01", b"\x01\x00\x80\x01", b"\x02\x00\x00"]
     + [b"\x00" + p + bytes(4) for p in entry_pkts[:2]],
+    # Operation bytes (see the target): honest rounds, replays of authored packets, a next-entry
+    # DMX with garbage, GOset/WANT/CHNK DMXs with garbage, a real entry with one byte flipped,
+    # raw bytes and an entry-length frame.
+    "two_engines": [
+        bytes([14, 3, 50, 50, 50, 50, 15, 3, 200, 200, 200, 200]),
+        bytes([10, 0, 11, 5, 14, 3, 100, 100, 100, 100, 12, 7, 13, 9, 10, 3]),
+        bytes([4, 0]) + bytes(range(113)) + bytes([14, 1, 10, 10]),
+        bytes([8, 0, 40]) + bytes((i * 7) & 255 for i in range(40)) + bytes([14, 2, 20, 20, 20]),
+        bytes([8, 1, 30]) + bytes(30) + bytes([9, 2, 12]) + bytes(range(12)),
+        bytes([6, 1, 3, 20, 0x55, 7, 0, 5, 60, 1, 14, 1, 30, 30]),
+        bytes([0, 5, 1, 2, 3, 4, 5, 3]) + bytes(range(120)),
+    ],
 }
 
 

@@ -225,7 +225,17 @@ impl Inner {
         }
         if self.cfg.receipts && self.cfg.gate.is_open() && !work.dlv.is_empty() {
             for (mid, author) in std::mem::take(&mut work.dlv) {
-                self.send_receipt(ReceiptKind::Delivered, &mid, &author)?;
+                match self.send_receipt(ReceiptKind::Delivered, &mid, &author) {
+                    Ok(()) => {}
+                    // The own feed cannot be signed now (rolled back below its signing mark,
+                    // e.g. after a kill during a post): receipts wait as while the gate is
+                    // held, and indexing (and opening the chats) goes on.
+                    Err(e) if is_rolled_back(&e) => {
+                        warn!("delivery receipts not sent: {e}");
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let mut more = Work::default();
             self.index_feed(&self.fid, &mut more)?;
@@ -317,6 +327,22 @@ impl Inner {
             DeliveryState::Written
         })
     }
+}
+
+/// Whether `e` says the own feed is below its signing mark (`StoreError::RolledBack`).
+fn is_rolled_back(e: &ChatError) -> bool {
+    use crate::feed::FeedError;
+    use crate::node::NodeError;
+    use crate::store::StoreError;
+    matches!(
+        e,
+        ChatError::Store(StoreError::RolledBack { .. })
+            | ChatError::Feed(FeedError::Store(StoreError::RolledBack { .. }))
+            | ChatError::Node(NodeError::Store(StoreError::RolledBack { .. }))
+            | ChatError::Node(NodeError::Feed(FeedError::Store(
+                StoreError::RolledBack { .. }
+            )))
+    )
 }
 
 #[cfg(test)]
