@@ -518,8 +518,8 @@ fn killed_app_loses_nothing_reported_durable() {
     eprintln!(
         "crash loop: {} kills in {:.1} s (seed {seed}, {LANES} lanes), {} children got past \
          open; reported durable and found again: {} own posts, {} imported entries, {} exports \
-         checked; lost: 0; kills inside a post that left the own feed below its signing mark \
-         (posting refused, ADR 0014): {}",
+         checked; lost: 0; kills that left posting refused (own feed below its signing mark, \
+         ADR 0014): {}",
         t.done,
         started.elapsed().as_secs_f64(),
         t.opened,
@@ -532,6 +532,12 @@ fn killed_app_loses_nothing_reported_durable() {
         t.done >= MIN_ROUNDS.min(rounds),
         "only {} rounds ran",
         t.done
+    );
+    // A kill inside a post leaves a pending claim whose entry never became visible: the next
+    // open frees its number (ADR 0014), so no kill may leave a directory that cannot post.
+    assert_eq!(
+        t.blocked, 0,
+        "kills left posting refused (seed {seed}): {t:?}"
     );
     assert!(
         t.opened >= t.done / 2 && t.posts > 0 && t.imported > 0 && t.exports > 0,
@@ -727,8 +733,10 @@ fn power_loss_keeps_what_was_synced() {
 /// Regression: a kill between raising the signing mark and storing the entry (inside a post)
 /// left the mark one above the own feed; opening the directory then failed altogether
 /// ("your feed was rolled back from 1 to 0 …"), because indexing a friend's message tried to
-/// sign a delivery receipt. Now the directory opens, the chats are readable, receipts wait,
-/// and only posting is refused, with the clear message.
+/// sign a delivery receipt, and posting stayed refused for good. Now the claim's number is
+/// free again (it never left, ADR 0014) and posting goes on. When the own feed really
+/// is below a settled mark (a damaged log), the directory still opens, the chats are readable,
+/// receipts wait, and only posting is refused, with the clear message.
 #[test]
 fn app_opens_after_a_kill_inside_a_post() {
     if std::env::var_os(ENV).is_some() {
@@ -754,6 +762,28 @@ fn app_opens_after_a_kill_inside_a_post() {
     let chat = app.chats().chat_with(&[*friend().fid()]).unwrap();
     let (summary, _) = app.chats().open_chat(&chat, 10).unwrap();
     assert!(summary.total > 0, "the friend's messages are indexed");
+    // Posting works (the delivery receipts for the friend's messages went first).
+    let m = app.chats().send(&chat, "hello").unwrap();
+    let own = app.node().unwrap().store().frontier(&me).unwrap().unwrap();
+    assert_eq!(own.seq, m.seq, "the own feed is one chain up to the post");
+    app.stop();
+
+    // The own log loses that entry after it was stored (damage): the mark is settled above
+    // the log, so posting is refused, but the directory opens.
+    let log = data
+        .join("store")
+        .join("feeds")
+        .join(format!("{}.log", me.to_hex()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let app = App::open(&data, AppOptions::default())
+        .unwrap_or_else(|e| panic!("open below a settled mark: {e}"));
+    let (summary, _) = app.chats().open_chat(&chat, 10).unwrap();
+    assert!(summary.total > 0, "the friend's messages are still indexed");
     let err = app.chats().send(&chat, "hello").unwrap_err().to_string();
     assert!(err.contains("rolled back"), "{err}");
     app.stop();
