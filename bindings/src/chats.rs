@@ -347,7 +347,7 @@ impl Chats {
 pub struct Conversation {
     shared: Arc<Shared>,
     id: ChatId,
-    timelines: Mutex<Vec<Weak<TimelineState>>>,
+    timelines: Mutex<Vec<(Arc<TimelineState>, Weak<TaskHandle>)>>,
 }
 
 impl Conversation {
@@ -363,8 +363,9 @@ impl Conversation {
         let Ok(mut t) = self.timelines.lock() else {
             return Vec::new();
         };
-        t.retain(|w| w.strong_count() > 0);
-        t.iter().filter_map(Weak::upgrade).collect()
+        // A stream lives while its handle does.
+        t.retain(|(_, h)| h.upgrade().is_some_and(|h| !h.is_finished()));
+        t.iter().map(|(s, _)| s.clone()).collect()
     }
 }
 
@@ -420,7 +421,7 @@ impl Conversation {
         let (state, handle) =
             stream::timeline(self.shared.clone(), self.id.clone(), listener, page_size)?;
         if let Ok(mut t) = self.timelines.lock() {
-            t.push(Arc::downgrade(&state));
+            t.push((state, Arc::downgrade(&handle)));
         }
         Ok(handle)
     }

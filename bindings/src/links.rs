@@ -84,6 +84,11 @@ impl Links {
     /// Accepts WebSocket peers on `addr` (`127.0.0.1:0` picks a free port); `url()` of the
     /// result is what peers dial.
     pub async fn listen_ws(&self, addr: String) -> Result<Arc<Link>, LinkError> {
+        if addr.trim().parse::<std::net::SocketAddr>().is_err() {
+            return Err(LinkError::BadAddress {
+                message: format!("{addr:?} is not an address to listen on (IP:port, e.g. 0.0.0.0:8080)"),
+            });
+        }
         self.shared
             .blocking(move |app| Ok(Link::of(app.listen_ws(&addr)?)))
             .await

@@ -59,7 +59,7 @@ class Recorder:
 
     def kinds(self):
         with self.lock:
-            return [type(d).__name__ for d in self.diffs]
+            return [type(d).__name__.rsplit(".", 1)[-1] for d in self.diffs]
 
 
 class ListRecorder(Recorder, lichen.ChatListListener):
