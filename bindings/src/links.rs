@@ -86,7 +86,9 @@ impl Links {
     pub async fn listen_ws(&self, addr: String) -> Result<Arc<Link>, LinkError> {
         if addr.trim().parse::<std::net::SocketAddr>().is_err() {
             return Err(LinkError::BadAddress {
-                message: format!("{addr:?} is not an address to listen on (IP:port, e.g. 0.0.0.0:8080)"),
+                message: format!(
+                    "{addr:?} is not an address to listen on (IP:port, e.g. 0.0.0.0:8080)"
+                ),
             });
         }
         self.shared
