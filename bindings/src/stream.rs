@@ -137,11 +137,14 @@ fn run<S: Step>(shared: Arc<Shared>, step: Arc<Mutex<S>>) -> Result<Arc<TaskHand
     let mut rx = app.subscribe();
     drop(app);
     let rt = shared.rt().clone();
+    // Weak: a stream must not keep a dropped root's door (and so its own runtime) alive.
+    let weak = Arc::downgrade(&shared);
+    drop(shared);
     let task = rt.spawn(async move {
         let mut pending: Option<ChatEvent> = None; // None: reset
         loop {
             let s = step.clone();
-            let sh = shared.clone();
+            let Some(sh) = weak.upgrade() else { break };
             let ev = pending.take();
             let done = tokio::task::spawn_blocking(move || {
                 let Ok(app) = sh.app::<ChatError>() else {
