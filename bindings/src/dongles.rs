@@ -14,8 +14,9 @@ use lichen::ble::link::Central;
 use lichen::ble::pairing;
 use lichen::ble::status::LinkPhase;
 use lichen::ble::BleError;
-use lichen::emu::radio::Radio;
+use lichen::emu::radio::{Radio, SimAir};
 use lichen::emu::{EmuConfig, Emulator};
+use lichen::sync::airtime::Plan;
 use tokio::runtime::Runtime;
 
 use crate::LichenError;
@@ -179,6 +180,39 @@ pub struct PairingStatus {
     pub link: Option<DongleLinkStatus>,
 }
 
+pub(crate) fn found_dongle(f: pairing::Found) -> FoundDongle {
+    FoundDongle {
+        id: f.id,
+        name: f.name,
+        rssi: f.rssi,
+        paired_before: f.paired_before,
+        paired: f.paired,
+    }
+}
+
+pub(crate) fn pairing_status(st: pairing::PairingStatus) -> PairingStatus {
+    PairingStatus {
+        paired: st.paired.into(),
+        link: st.link.map(|l| DongleLinkStatus {
+            phase: match l.phase {
+                LinkPhase::Connecting => "connecting",
+                LinkPhase::Connected => "connected",
+                LinkPhase::Waiting => "waiting",
+                LinkPhase::Stopped => "stopped",
+            }
+            .to_owned(),
+            connected: l.health.connected,
+            mtu: l.health.mtu.map(|m| m as u32),
+            rssi: l.health.rssi,
+            packets_in: l.health.packets_in,
+            packets_out: l.health.packets_out,
+            sync: l.sync.describe(),
+            last_error: l.last_error,
+            updated_unix_ms: l.updated_unix_ms,
+        }),
+    }
+}
+
 /// Scan, pair, status and unpair, with the pairing remembered in the node's data directory
 /// (`dongle.json`, shared with `lichen dongle`).
 #[derive(uniffi::Object)]
@@ -238,16 +272,7 @@ impl Dongles {
         let found = self
             .rt
             .block_on(self.inner.scan(Duration::from_millis(timeout_ms)))?;
-        Ok(found
-            .into_iter()
-            .map(|f| FoundDongle {
-                id: f.id,
-                name: f.name,
-                rssi: f.rssi,
-                paired_before: f.paired_before,
-                paired: f.paired,
-            })
-            .collect())
+        Ok(found.into_iter().map(found_dongle).collect())
     }
 
     /// Pairs with `id` (an id or a name from `scan`): connects to check it is a usable
@@ -259,27 +284,7 @@ impl Dongles {
     /// The paired dongle and what a running node last reported about its link;
     /// `NotPaired` if none.
     pub fn status(&self) -> Result<PairingStatus, DongleError> {
-        let st = self.inner.status()?;
-        Ok(PairingStatus {
-            paired: st.paired.into(),
-            link: st.link.map(|l| DongleLinkStatus {
-                phase: match l.phase {
-                    LinkPhase::Connecting => "connecting",
-                    LinkPhase::Connected => "connected",
-                    LinkPhase::Waiting => "waiting",
-                    LinkPhase::Stopped => "stopped",
-                }
-                .to_owned(),
-                connected: l.health.connected,
-                mtu: l.health.mtu.map(|m| m as u32),
-                rssi: l.health.rssi,
-                packets_in: l.health.packets_in,
-                packets_out: l.health.packets_out,
-                sync: l.sync.describe(),
-                last_error: l.last_error,
-                updated_unix_ms: l.updated_unix_ms,
-            }),
-        })
+        Ok(pairing_status(self.inner.status()?))
     }
 
     /// Forgets the paired dongle and returns it (a running node stops reconnecting);
@@ -312,6 +317,27 @@ impl DongleEmulator {
         }))
     }
 
+    /// Starts a dongle on the emulated LoRa channel `air`: what one dongle sends on air,
+    /// the others on it hear (with the channel's losses).
+    #[uniffi::constructor]
+    pub fn on_air(air: Arc<EmulatedAir>, seed: u64) -> Result<Arc<DongleEmulator>, LichenError> {
+        let emu = Emulator::start(EmuConfig::new(seed), air.air.radio(seed))
+            .map_err(LichenError::node)?;
+        Ok(Arc::new(DongleEmulator {
+            addr: emu.ble_addr().to_string(),
+            name: emu.name().to_owned(),
+            emu: Mutex::new(Some(emu)),
+        }))
+    }
+
+    /// Switches the BLE side off (every central is dropped, new ones fail: the phone walked
+    /// out of range) or on again.
+    pub fn set_ble(&self, on: bool) {
+        if let Some(e) = self.emu.lock().ok().as_ref().and_then(|e| e.as_ref()) {
+            e.set_ble(on);
+        }
+    }
+
     /// Where centrals connect (`127.0.0.1:port`): what `Dongles.emulator` takes.
     pub fn addr(&self) -> String {
         self.addr.clone()
@@ -328,6 +354,27 @@ impl DongleEmulator {
         if let Some(e) = emu {
             e.shutdown();
         }
+    }
+}
+
+/// An emulated LoRa channel shared by emulated dongles in this process (the deployed
+/// airtime plan), losing each reception with probability `loss`.
+#[derive(uniffi::Object)]
+pub struct EmulatedAir {
+    air: SimAir,
+}
+
+#[uniffi::export]
+impl EmulatedAir {
+    /// A channel (`loss` from 0.0 to 1.0).
+    #[uniffi::constructor]
+    pub fn new(seed: u64, loss: f64) -> Result<Arc<EmulatedAir>, LichenError> {
+        let air = SimAir::new(Plan::default_plan(), seed, loss).map_err(|e| {
+            LichenError::InvalidInput {
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Arc::new(EmulatedAir { air }))
     }
 }
 

@@ -1,23 +1,47 @@
 //! uniffi bindings of the Lichen core for Kotlin (Android), Swift (iOS) and Python.
 //!
-//! Proc-macros only (no UDL). This crate holds no logic: it wraps what cannot cross the
-//! boundary as is, mirrors core's names, and maps core's rich errors to small public error
-//! enums. Exports: a node ([`LichenNode`], `node`), the dongle pairing API ([`Dongles`] and a
-//! [`DongleEmulator`] for tests and demos, `dongles`), and phone-to-phone links whose GATT
-//! side is native code ([`NativeLink`], `native_link`). See `bindings/README.md`.
+//! Proc-macros only (no UDL). One root object, [`Lichen`] (opened through
+//! [`LichenBuilder`]), owns the front door (`lichen::App`: the node, its one runtime, the chat
+//! service) and hands out sub-objects by area: [`Chats`] and a [`Conversation`] per chat,
+//! [`Links`] (WebSocket, multicast, native phone links). The chat list and timelines stream
+//! to foreign listeners as diffs ([`ChatListDiff`], [`TimelineDiff`]). Slow calls are
+//! `async` on the node's runtime. Errors: one enum per area. See `bindings/README.md` and
+//! ADR 0027.
 
 uniffi::setup_scaffolding!();
 
+mod central;
+mod chats;
+mod dongle;
 mod dongles;
+mod errors;
+mod events;
+mod links;
+mod logs;
 mod native_link;
-mod node;
+mod people;
+mod root;
+mod state;
+mod stream;
 
+pub use central::{AdapterState, BleCentral, GattSink, OpenError, ScanSink};
+pub use chats::{
+    ChatKind, ChatListItem, ChatMessage, Chats, Conversation, DeliveryState, MessagePage,
+};
+pub use dongle::Dongle;
 pub use dongles::{
-    DongleEmulator, DongleError, DongleLinkStatus, Dongles, FoundDongle, PairedDongle,
+    DongleEmulator, DongleError, DongleLinkStatus, Dongles, EmulatedAir, FoundDongle, PairedDongle,
     PairingStatus,
 };
+pub use errors::{CallbackError, ChatError, ContactError, LinkError, SetupError};
+pub use events::LichenEvent;
+pub use links::{Link, LinkInfo, Links};
+pub use logs::{clear_log_sink, dropped_log_lines, set_log_level, set_log_sink, LogLevel, LogSink};
 pub use native_link::{FrameSender, NativeLink, SendOutcome};
-pub use node::{FeedState, LichenNode, LinkState, NodeSnapshot};
+pub use people::{Contact, Contacts, InviteError, InvitePreview, Invites, Trust};
+pub use root::{KeyIs, KeyState, Lichen, LichenBuilder, Started};
+pub use state::{AppSettings, Backup, FeedBehind, Settings, Sync, SyncProgress};
+pub use stream::{ChatListDiff, ChatListListener, TaskHandle, TimelineDiff, TimelineListener};
 
 use lichen::wire::inspect;
 

@@ -17,12 +17,11 @@
 use std::sync::{Arc, Mutex};
 
 use lichen::ble::channel::{native_link, NativeEnd, Outbound};
-use lichen::ble::face;
 use lichen::ble::link::LinkInfo;
 use tokio::sync::{mpsc, watch};
 
-use crate::node::LichenNode;
-use crate::LichenError;
+use crate::errors::{CallbackError, LinkError};
+use crate::links::Links;
 
 /// Packets from native code queued towards the node before `frame_in` waits.
 const INBOUND_QUEUE: usize = 64;
@@ -46,7 +45,8 @@ pub trait FrameSender: Send + Sync {
     /// Sends `frame` (at most MTU − 3 bytes) as one notification on the TX characteristic
     /// and returns once it went out or was refused. Called on a Lichen thread, never two
     /// calls at once for one link. A call that does not return within 5 s counts as failed.
-    fn send(&self, frame: Vec<u8>) -> SendOutcome;
+    /// An error (an exception in Kotlin, Swift or Python) counts as a refused frame.
+    fn send(&self, frame: Vec<u8>) -> Result<SendOutcome, CallbackError>;
 }
 
 /// A phone-to-phone link attached to a node, driven by native code.
@@ -55,21 +55,35 @@ pub struct NativeLink {
     frames: mpsc::Sender<Vec<u8>>,
     down: watch::Sender<Option<String>>,
     ended: Arc<Mutex<Option<String>>>,
+    handle: lichen::app::LinkHandle,
 }
 
+/// The least ATT MTU that carries a whole 120-byte packet per write (3 bytes of header).
+pub const MIN_MTU: u32 = 123;
+
 #[uniffi::export]
-impl LichenNode {
-    /// Attaches a phone-to-phone link as a face of this node. `peer` names the other phone
-    /// (its address or name, for logs and `snapshot`), `mtu` is the negotiated ATT MTU (123
-    /// or more carries a whole packet), `sender` sends what Lichen writes to that phone.
-    /// Returns the handle native code gives the packets it receives and the link's end.
+impl Links {
+    /// Attaches a phone-to-phone link as a face of the node. `peer` names the other phone
+    /// (its address or name, for logs and `list`), `mtu` is the negotiated ATT MTU (123 or
+    /// more: a smaller one is refused with `MtuTooSmall`), `sender` sends what Lichen writes
+    /// to that phone. Returns the handle native code gives the packets it receives and the
+    /// link's end.
     pub fn attach_native_link(
         &self,
         peer: String,
         mtu: u32,
         sender: Box<dyn FrameSender>,
-    ) -> Result<Arc<NativeLink>, LichenError> {
-        let (rt, link) = self.with(|n| Ok((n.handle(), n.link())))?;
+    ) -> Result<Arc<NativeLink>, LinkError> {
+        if mtu < MIN_MTU {
+            return Err(LinkError::MtuTooSmall {
+                message: format!(
+                    "an MTU of {mtu} cannot carry a whole packet (it takes {MIN_MTU}); \
+                     ask the other phone for a larger MTU"
+                ),
+            });
+        }
+        let app = self.shared().app::<LinkError>()?;
+        let rt = self.shared().rt().clone();
         let info = LinkInfo {
             id: peer.clone(),
             name: peer,
@@ -79,20 +93,17 @@ impl LichenNode {
         let (frames, frames_rx) = mpsc::channel(INBOUND_QUEUE);
         let (down, down_rx) = watch::channel(None);
         let ended = Arc::new(Mutex::new(None));
-        let (writes_tx, writes_rx) = mpsc::channel(1);
+        // Unbounded: a hung native send must never stop `drive` from passing packets in;
+        // the face waits for each write's outcome, so at most a few writes wait here.
+        let (writes_tx, writes_rx) = mpsc::unbounded_channel();
         rt.spawn(send_loop(writes_rx, Arc::from(sender)));
-        rt.spawn(drive(end, frames_rx, down_rx, writes_tx));
-        let record = ended.clone();
-        rt.spawn(async move {
-            let why = face::run(link, conn, "ble").await;
-            if let Ok(mut e) = record.lock() {
-                *e = Some(why);
-            }
-        });
+        rt.spawn(drive(end, frames_rx, down_rx, writes_tx, ended.clone()));
+        let handle = app.attach_connection(conn, "ble")?;
         Ok(Arc::new(NativeLink {
             frames,
             down,
             ended,
+            handle,
         }))
     }
 }
@@ -101,14 +112,14 @@ impl LichenNode {
 impl NativeLink {
     /// A packet the other phone wrote into our RX characteristic. Fails with `LinkDown` once
     /// the link is down. May wait briefly while the node catches up.
-    pub fn frame_in(&self, frame: Vec<u8>) -> Result<(), LichenError> {
+    pub fn frame_in(&self, frame: Vec<u8>) -> Result<(), LinkError> {
         if let Some(why) = self.down_reason() {
-            return Err(LichenError::LinkDown { reason: why });
+            return Err(LinkError::LinkDown { message: why });
         }
         self.frames
             .blocking_send(frame)
-            .map_err(|_| LichenError::LinkDown {
-                reason: self.down_reason().unwrap_or_else(|| "closed".into()),
+            .map_err(|_| LinkError::LinkDown {
+                message: self.down_reason().unwrap_or_else(|| "closed".into()),
             })
     }
 
@@ -142,6 +153,7 @@ impl NativeLink {
 impl Drop for NativeLink {
     fn drop(&mut self) {
         self.link_down("the native side went away".into());
+        self.handle.close();
     }
 }
 
@@ -151,19 +163,32 @@ async fn drive(
     mut end: NativeEnd,
     mut frames: mpsc::Receiver<Vec<u8>>,
     mut down: watch::Receiver<Option<String>>,
-    writes: mpsc::Sender<Outbound>,
+    writes: mpsc::UnboundedSender<Outbound>,
+    ended: Arc<Mutex<Option<String>>>,
 ) {
+    let end_as = |why: &str| {
+        if let Ok(mut e) = ended.lock() {
+            e.get_or_insert_with(|| why.to_owned());
+        }
+    };
     loop {
         tokio::select! {
             w = end.next_write() => match w {
-                Some(w) => if let Err(e) = writes.send(w).await {
+                Some(w) => if let Err(e) = writes.send(w) {
                     e.0.refuse("the send loop stopped");
+                    end_as("the send loop stopped");
                     break;
                 },
-                None => break,
+                None => {
+                    end_as("Lichen ended the link");
+                    break;
+                }
             },
             f = frames.recv() => match f {
-                Some(f) => if end.frame_in(f).await.is_err() { break },
+                Some(f) => if end.frame_in(f).await.is_err() {
+                    end_as("Lichen ended the link");
+                    break;
+                },
                 None => {
                     end.link_down("the native side went away");
                     break;
@@ -181,13 +206,17 @@ async fn drive(
 }
 
 /// Hands Lichen's writes to native code one at a time, on a blocking thread.
-async fn send_loop(mut writes: mpsc::Receiver<Outbound>, sender: Arc<dyn FrameSender>) {
+async fn send_loop(mut writes: mpsc::UnboundedReceiver<Outbound>, sender: Arc<dyn FrameSender>) {
     while let Some(w) = writes.recv().await {
         let s = sender.clone();
         let pkt = w.pkt.clone();
         match tokio::task::spawn_blocking(move || s.send(pkt)).await {
-            Ok(SendOutcome::Sent) => w.ack(),
-            Ok(SendOutcome::Refused { reason }) => w.refuse(&reason),
+            Ok(Ok(SendOutcome::Sent)) => w.ack(),
+            Ok(Ok(SendOutcome::Refused { reason })) => w.refuse(&reason),
+            Ok(Err(e)) => {
+                tracing::debug!(%e, "the native sender failed");
+                w.refuse("the native sender failed");
+            }
             Err(_) => w.refuse("the native sender failed"),
         }
     }

@@ -7,10 +7,13 @@
 //! An imported key may already have entries elsewhere: until its feed has been recovered
 //! from a peer, or the person confirms the key is new, nothing is signed on it ([`KeyIs`]).
 
+pub mod backup;
 mod dongle;
 mod error;
+pub mod event_queue;
 mod events;
 pub mod feeds;
+pub mod ffi_support;
 mod invites;
 mod key;
 pub mod layout;
