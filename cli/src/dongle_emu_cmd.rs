@@ -9,7 +9,7 @@ use anyhow::Context;
 use lichen::emu::radio::{Radio, UdpRadio};
 use lichen::emu::{EmuConfig, Emulator};
 use lichen::node::NodeEvent;
-use lichen::sync::airtime::Plan;
+use lichen::lora::Plan;
 
 /// Options of `lichen dongle-emu`.
 #[derive(Debug, clap::Args)]

@@ -12,7 +12,7 @@ use lichen::feed;
 use lichen::node::{Node, NodeConfig};
 use lichen::sim::net::{self, Pacing, SimConfig, SimReport, Topology};
 use lichen::store::{SledStore, Store};
-use lichen::sync::airtime::{DutyLimit, Plan};
+use lichen::lora::{DutyLimit, Plan};
 use lichen::wire::entry::{first_prev, Name};
 use lichen::wire::network::Network;
 use lichen::FeedId;

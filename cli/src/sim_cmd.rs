@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use lichen::sim::net::{self, Pacing, SimConfig, Topology};
-use lichen::sync::airtime::{DutyLimit, Plan};
+use lichen::lora::{DutyLimit, Plan};
 
 /// Options of `lichen sim`.
 #[derive(Debug, clap::Args)]

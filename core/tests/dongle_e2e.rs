@@ -22,7 +22,7 @@ use lichen::emu::{EmuConfig, Emulator};
 use lichen::feed::{self, Content};
 use lichen::node::{Node, NodeConfig, NodeEvent};
 use lichen::store::{SledStore, Store};
-use lichen::sync::airtime::Plan;
+use lichen::lora::Plan;
 use lichen::{FeedId, Identity};
 use tokio::sync::broadcast;
 

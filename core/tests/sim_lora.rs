@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lichen::sim::lora::{Counters, Delivery, Medium, NodeId, SimError, TxError};
-use lichen::sync::airtime::Plan;
+use lichen::lora::Plan;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lichen::sim::net::{run, Pacing, SimConfig, Topology};
-use lichen::sync::airtime::{DutyLimit, Plan};
+use lichen::lora::{DutyLimit, Plan};
 
 fn cfg(nodes: usize, topology: Topology, loss: f64) -> SimConfig {
     SimConfig {

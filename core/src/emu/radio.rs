@@ -17,7 +17,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::sim::lora::{Counters, Medium, NodeId, SimError, TxError};
-use crate::sync::airtime::Plan;
+use crate::lora::Plan;
 use crate::sync::Millis;
 
 struct Air {

@@ -13,7 +13,7 @@ use super::lora::{Medium, NodeId, SimError, TxError};
 use crate::feed;
 use crate::identity::FeedId;
 use crate::store::{MemoryStore, Store, StoreError};
-use crate::sync::airtime::{DutyLimit, Plan};
+use crate::lora::{DutyLimit, Plan};
 use crate::sync::{Config, Engine, FaceId, FaceProfile, Millis};
 use crate::wire::frame;
 use crate::wire::network::Network;

@@ -17,8 +17,9 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tracing::{debug, trace, warn};
 
-use super::airtime::BudgetEvent;
-use super::face::{FaceId, FaceProfile, FaceState, Millis};
+use crate::lora::BudgetEvent;
+use super::link::{FaceId, FaceProfile, FaceState};
+use crate::time::Millis;
 use super::goset::{Added, Goset, GosetOut, DEFAULT_QUARANTINE, DEFAULT_TTL, MAX_KEYS};
 use super::repair::Answer;
 use super::stash::Stash;

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::face::Millis;
+use crate::time::Millis;
 use crate::identity::FeedId;
 use crate::wire::goset::{self as wire, Claim};
 
