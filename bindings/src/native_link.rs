@@ -10,15 +10,15 @@
 //! * says when the link went down: [`NativeLink::link_down`].
 //!
 //! Lichen sees an ordinary BLE link (core's `ble::channel::native_link`) and runs it as a
-//! face of the node (core's `ble::face::run`). The glue here only crosses threads: sends run
+//! face of the node (core's `ble::pump::run`). The glue here only crosses threads: sends run
 //! on a blocking thread, one at a time, so native code may block in `send` until the
 //! notification is out, and may call `frame_in` from any thread, also from inside `send`.
 
 use std::sync::{Arc, Mutex};
 
 use lichen::ble::channel::{native_link, NativeEnd, Outbound};
-use lichen::ble::face;
 use lichen::ble::link::LinkInfo;
+use lichen::ble::pump;
 use tokio::sync::{mpsc, watch};
 
 use crate::node::LichenNode;
@@ -84,7 +84,7 @@ impl LichenNode {
         rt.spawn(drive(end, frames_rx, down_rx, writes_tx));
         let record = ended.clone();
         rt.spawn(async move {
-            let why = face::run(link, conn, "ble").await;
+            let why = pump::run(link, conn, "ble").await;
             if let Ok(mut e) = record.lock() {
                 *e = Some(why);
             }

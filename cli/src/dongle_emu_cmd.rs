@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use lichen::emu::radio::{Radio, UdpRadio};
 use lichen::emu::{EmuConfig, Emulator};
-use lichen::node::NodeEvent;
 use lichen::lora::Plan;
+use lichen::node::{LinkStatus, NodeEvent};
 
 /// Options of `lichen dongle-emu`.
 #[derive(Debug, clap::Args)]
@@ -100,8 +100,11 @@ pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
             .node()
             .next_event(&mut events, Duration::from_millis(200))
         {
-            Some(NodeEvent::LinkUp {
-                kind: "ble", peer, ..
+            Some(NodeEvent::Link {
+                kind: "ble",
+                peer,
+                status: LinkStatus::Up,
+                ..
             }) => {
                 say(
                     args.json,
@@ -109,7 +112,10 @@ pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
                     &format!("{peer} connected"),
                 );
             }
-            Some(NodeEvent::LinkDown { reason, .. }) => {
+            Some(NodeEvent::Link {
+                status: LinkStatus::Down { reason },
+                ..
+            }) => {
                 say(
                     args.json,
                     serde_json::json!({"event": "link_down", "reason": reason}),

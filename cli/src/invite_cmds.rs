@@ -147,7 +147,7 @@ pub fn invite(data: &DataDir, args: &InviteArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (node, _chats) = start(data)?;
-    node.connect_relay(invite.target(), TunnelRole::Inviter, options)?;
+    lichen::face::relay::connect(&node, invite.target(), TunnelRole::Inviter, options)?;
     run_linked(node, args.json, args.until_synced, args.timeout)
 }
 
@@ -204,7 +204,7 @@ pub fn accept(data: &DataDir, args: &AcceptArgs) -> anyhow::Result<ExitCode> {
             inviter.short_display()
         ),
     );
-    node.connect_relay(invite.target(), TunnelRole::Acceptor, options)?;
+    lichen::face::relay::connect(&node, invite.target(), TunnelRole::Acceptor, options)?;
     run_linked(node, args.json, args.until_synced, args.timeout)
 }
 
@@ -221,7 +221,7 @@ pub fn connect_saved(data: &DataDir, node: &Node, link: &RelayLinkArgs) -> anyho
             tracing::warn!("skipping an unreadable saved invite");
             continue;
         };
-        node.connect_relay(invite.target(), role, options.clone())?;
+        lichen::face::relay::connect(node, invite.target(), role, options.clone())?;
         n += 1;
     }
     Ok(n)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use lichen::chat::{Chats, ChatsConfig};
 use lichen::face::udp::UdpConfig;
-use lichen::node::{Node, NodeConfig, NodeEvent, Snapshot};
+use lichen::node::{LinkStatus, Node, NodeConfig, NodeEvent, Snapshot};
 use lichen::store::Store;
 use lichen::sync::Event;
 
@@ -204,15 +204,32 @@ pub(crate) fn run_until(
 
 fn print_event(e: &NodeEvent, json: bool) {
     let (j, text) = match e {
-        NodeEvent::LinkUp { face, kind, peer } => (
+        NodeEvent::Link {
+            face: Some(face),
+            kind,
+            peer,
+            status: LinkStatus::Up,
+        } => (
             serde_json::json!({"event": "link_up", "face": face.0, "kind": kind, "peer": peer}),
             format!("link up: {kind} {peer}"),
         ),
-        NodeEvent::LinkDown { face, reason } => (
+        NodeEvent::Link {
+            face: Some(face),
+            status: LinkStatus::Down { reason },
+            ..
+        } => (
             serde_json::json!({"event": "link_down", "face": face.0, "reason": reason}),
             format!("link down: {reason}"),
         ),
-        NodeEvent::Relay { url, status } => invite_cmds::relay_status(url, status),
+        NodeEvent::Link { .. } => {
+            if let Some(r) = lichen::face::relay::RelayReport::of(e) {
+                invite_cmds::relay_status(&r.url, &r.status)
+            } else if let Some(d) = lichen::ble::status::DongleEvent::of(e) {
+                crate::dongle_cmds::event(d)
+            } else {
+                return;
+            }
+        }
         NodeEvent::Sync(Event::FeedAdded { fid }) => (
             serde_json::json!({"event": "feed_added", "fid": fid.to_hex()}),
             format!("new feed {}", fid.short_display()),
@@ -240,7 +257,6 @@ fn print_event(e: &NodeEvent, json: bool) {
             serde_json::json!({"event": "own_feed_elsewhere", "held_by_peer": held_by_peer, "signed_here": signed_here}),
             format!("a peer claims {held_by_peer} entries of your feed; this device signed {signed_here}: is another device using your identity?"),
         ),
-        NodeEvent::Dongle(d) => crate::dongle_cmds::event(d),
         // Entries and chunks are summarised at the end, not printed one by one.
         NodeEvent::Sync(_) => return,
     };

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use lichen::sim::net::{self, Pacing, SimConfig, Topology};
 use lichen::lora::{DutyLimit, Plan};
+use lichen::sim::net::{self, Pacing, SimConfig, Topology};
 
 /// Options of `lichen sim`.
 #[derive(Debug, clap::Args)]

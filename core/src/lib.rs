@@ -6,8 +6,10 @@
 //! FFI, UI or a particular radio.
 
 pub mod app;
+pub mod backoff;
 pub mod ble;
 pub mod chat;
+pub mod clock;
 pub mod emu;
 pub mod face;
 pub mod feed;
@@ -23,6 +25,8 @@ pub mod text;
 pub use lichen_proto::lora;
 /// The sans-IO replication engine (from `lichen_proto`).
 pub use lichen_proto::sync;
+/// Time as the protocol sees it: [`time::Millis`] (from `lichen_proto`).
+pub use lichen_proto::time;
 /// The bytes on the wire (from `lichen_proto`).
 pub use lichen_proto::wire;
 

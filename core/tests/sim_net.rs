@@ -1,8 +1,8 @@
 //! Engines on the simulated LoRa channel.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use lichen::sim::net::{run, Pacing, SimConfig, Topology};
 use lichen::lora::{DutyLimit, Plan};
+use lichen::sim::net::{run, Pacing, SimConfig, Topology};
 
 fn cfg(nodes: usize, topology: Topology, loss: f64) -> SimConfig {
     SimConfig {

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::lora::{AirtimeBudget, BudgetError, BudgetEvent, DutyLimit, Plan, DUTY_WINDOW_MS};
 use super::repair::{self, Answer, Policy, Repaired};
 use crate::identity::FeedId;
+use crate::lora::{AirtimeBudget, BudgetError, BudgetEvent, DutyLimit, Plan, DUTY_WINDOW_MS};
 use crate::wire::frame::CRC_LEN;
 
 /// Records of what was sent kept before old ones are pruned.

@@ -2,11 +2,11 @@
 //! LoRa airtime budget. Driven by calls with an injected clock and random source.
 
 pub mod engine;
-pub mod link;
 pub mod goset;
+pub mod link;
 pub mod repair;
 pub mod stash;
 
-pub use engine::{Config, Engine, Event, FeedProgress, Outgoing, Stats};
 pub use crate::time::Millis;
+pub use engine::{Config, Engine, Event, FeedProgress, Outgoing, Stats};
 pub use link::{FaceId, FaceProfile, Pace};
