@@ -21,6 +21,7 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== the protocol crate stays sans-IO"
 scripts/check-proto-deps.sh
+scripts/check-node-faces.sh
 echo "== lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
