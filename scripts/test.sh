@@ -23,6 +23,7 @@ echo "== the protocol crate stays sans-IO"
 scripts/check-proto-deps.sh
 echo "== the CLI stays on the front door"
 scripts/check-cli-door.sh
+scripts/check-node-faces.sh
 echo "== lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Licences, bans and sources of the dependency tree, and advisories (deny.toml, ADR 0030).

@@ -16,7 +16,7 @@ use lichen::ble::status::LinkPhase;
 use lichen::ble::BleError;
 use lichen::emu::radio::{Radio, SimAir};
 use lichen::emu::{EmuConfig, Emulator};
-use lichen::sync::airtime::Plan;
+use lichen::lora::Plan;
 use tokio::runtime::Runtime;
 
 use crate::LichenError;

@@ -10,7 +10,7 @@
 //! * says when the link went down: [`NativeLink::link_down`].
 //!
 //! Lichen sees an ordinary BLE link (core's `ble::channel::native_link`) and runs it as a
-//! face of the node (core's `ble::face::run`). The glue here only crosses threads: sends run
+//! face of the node (core's `ble::pump::run`). The glue here only crosses threads: sends run
 //! on a blocking thread, one at a time, so native code may block in `send` until the
 //! notification is out, and may call `frame_in` from any thread, also from inside `send`.
 

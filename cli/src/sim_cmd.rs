@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use lichen::lora::{DutyLimit, Plan};
 use lichen::sim::net::{self, Pacing, SimConfig, Topology};
-use lichen::sync::airtime::{DutyLimit, Plan};
 
 /// Options of `lichen sim`.
 #[derive(Debug, clap::Args)]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lichen::app::{App, AppEvent, AppOptions, Started};
+use lichen::backoff::BackoffConfig;
 use lichen::ble::emu_client::EmuCentral;
 use lichen::ble::pairing::Dongles;
 use lichen::ble::status::DongleEvent;
@@ -17,7 +18,6 @@ use lichen::chat::contacts::VERIFIED;
 use lichen::chat::ChatId;
 use lichen::emu::radio::Radio;
 use lichen::emu::{EmuConfig, Emulator};
-use lichen::face::backoff::BackoffConfig;
 use lichen::face::relay_dial::RelayOptions;
 use lichen_relay::{Relay, RelayConfig};
 

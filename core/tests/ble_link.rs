@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lichen::ble::backoff::ReconnectPolicy;
+use lichen::backoff::BackoffConfig;
 use lichen::ble::channel::{native_link, NativeEnd};
-use lichen::ble::face::PumpConfig;
 use lichen::ble::link::{Advert, LinkInfo};
 use lichen::ble::mem::MemCentral;
 use lichen::ble::pairing::{PairedDongle, PAIRING_FILE};
+use lichen::ble::pump::PumpConfig;
 use lichen::ble::status::{DongleEvent, DongleStatus, LinkPhase};
 use lichen::ble::supervisor::{DongleLink, SupervisorConfig};
 use lichen::ble::BleError;
@@ -54,12 +54,12 @@ fn dongle(
 
 fn config(dir: Option<&std::path::Path>) -> SupervisorConfig {
     let mut cfg = SupervisorConfig::new(ID, NAME);
-    cfg.policy = ReconnectPolicy {
-        first: 100,
-        max: 400,
+    cfg.policy = BackoffConfig {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(400),
         factor: 2,
-        jitter_percent: 20,
-        healthy_after: 60_000,
+        jitter_permille: 200,
+        good_after: Duration::from_secs(60),
     };
     cfg.health_every = Duration::from_secs(1);
     cfg.sync_grace = 1_500;
@@ -92,9 +92,11 @@ fn next_dongle_event(
             started.elapsed() < limit,
             "no matching dongle event within {limit:?}"
         );
-        if let Some(NodeEvent::Dongle(e)) = node.next_event(rx, Duration::from_millis(50)) {
-            if want(&e) {
-                return e;
+        if let Some(e) = node.next_event(rx, Duration::from_millis(50)) {
+            if let Some(d) = DongleEvent::of(&e) {
+                if want(d) {
+                    return d.clone();
+                }
             }
         }
     }
@@ -170,8 +172,8 @@ fn bad_frames_are_skipped_refused_writes_counted_and_a_dead_link_comes_back() {
         }
         rt.block_on(native.frame_in(claim.to_vec())).unwrap();
         while let Ok(e) = events.try_recv() {
-            if let NodeEvent::Dongle(DongleEvent::Sync { state, .. }) = e {
-                sync = Some(state);
+            if let Some(DongleEvent::Sync { state, .. }) = DongleEvent::of(&e) {
+                sync = Some(state.clone());
             }
         }
         if matches!(

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lichen::feed;
+use lichen::lora::{DutyLimit, Plan};
 use lichen::sim::lora::{Medium, NodeId, TxError};
 use lichen::store::{KvStore, MemoryKv, MemoryStore, Store};
-use lichen::sync::airtime::{DutyLimit, Plan};
 use lichen::sync::{Config, Engine, Event, FaceId, FaceProfile, Millis};
 use lichen::wire::frame;
 use lichen::wire::network::Network;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lichen::ble::backoff::ReconnectPolicy;
+use lichen::backoff::BackoffConfig;
 use lichen::ble::emu_client::EmuCentral;
 use lichen::ble::link::Central;
 use lichen::ble::pairing::Dongles;
@@ -20,9 +20,9 @@ use lichen::chat::tav::Tav;
 use lichen::emu::radio::SimAir;
 use lichen::emu::{EmuConfig, Emulator};
 use lichen::feed::{self, Content};
+use lichen::lora::Plan;
 use lichen::node::{Node, NodeConfig, NodeEvent};
 use lichen::store::{SledStore, Store};
-use lichen::sync::airtime::Plan;
 use lichen::{FeedId, Identity};
 use tokio::sync::broadcast;
 
@@ -48,12 +48,12 @@ fn phone(dir: &Path, seed: u8, central: Arc<dyn Central>, dongle: &str) -> Phone
         .unwrap();
     assert_eq!(paired.name, dongle);
     let mut cfg = SupervisorConfig::new(&paired.id, &paired.name);
-    cfg.policy = ReconnectPolicy {
-        first: 200,
-        max: 2_000,
+    cfg.policy = BackoffConfig {
+        initial: Duration::from_millis(200),
+        max: Duration::from_secs(2),
         factor: 2,
-        jitter_percent: 30,
-        healthy_after: 5_000,
+        jitter_permille: 300,
+        good_after: Duration::from_secs(5),
     };
     cfg.health_every = Duration::from_secs(2);
     cfg.data_dir = Some(dir.to_owned());
@@ -98,10 +98,10 @@ fn wait(
             started.elapsed() < limit,
             "{what}: not within {limit:?}; events {seen:#?}"
         );
-        if let Some(NodeEvent::Dongle(e)) =
-            a.node.next_event(&mut a.events, Duration::from_millis(100))
-        {
-            seen.push(e);
+        if let Some(e) = a.node.next_event(&mut a.events, Duration::from_millis(100)) {
+            if let Some(d) = DongleEvent::of(&e) {
+                seen.push(d.clone());
+            }
         }
     }
 }
@@ -222,8 +222,10 @@ fn a_full_dongle_is_reported_instead_of_stalling_silently() {
             started.elapsed() < Duration::from_secs(60),
             "no full-dongle report"
         );
-        if let Some(NodeEvent::Dongle(DongleEvent::Sync { state, .. })) =
-            node.next_event(&mut events, Duration::from_millis(100))
+        if let Some(DongleEvent::Sync { state, .. }) = node
+            .next_event(&mut events, Duration::from_millis(100))
+            .as_ref()
+            .and_then(DongleEvent::of)
         {
             eprintln!(
                 "{:.1} s: {}",
@@ -231,7 +233,7 @@ fn a_full_dongle_is_reported_instead_of_stalling_silently() {
                 state.describe()
             );
             if matches!(state, SyncState::DongleFull { .. }) {
-                break state;
+                break state.clone();
             }
         }
     };

@@ -9,7 +9,7 @@ use lichen::identity::FeedId;
 use lichen::identity::Identity;
 use lichen::store::MemoryStore;
 use lichen::store::Store;
-use lichen::sync::face::FaceProfile;
+use lichen::sync::FaceProfile;
 use lichen::sync::{Config, Engine, Event, FaceId, Millis};
 use lichen::wire::goset as wire_goset;
 use lichen::wire::network::Network;

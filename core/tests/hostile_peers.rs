@@ -25,7 +25,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use lichen::face::backoff::BackoffConfig;
+use lichen::backoff::BackoffConfig;
 use lichen::face::relay_dial::RelayOptions;
 use lichen::face::tunnel::TunnelRole;
 use lichen::feed;
@@ -741,7 +741,8 @@ fn relay_flood(secs: u64) -> Outcome {
     let a = Node::start(sa.clone(), NodeConfig::default()).unwrap();
     a.add_feed(fa).unwrap();
     a.add_feed(fb).unwrap();
-    a.connect_relay(
+    lichen::face::relay::connect(
+        &a,
         invite.target(),
         TunnelRole::Inviter,
         options([127, 0, 0, 2]),
@@ -750,7 +751,8 @@ fn relay_flood(secs: u64) -> Outcome {
     let b = Node::start(sb.clone(), NodeConfig::default()).unwrap();
     b.add_feed(fa).unwrap();
     b.add_feed(fb).unwrap();
-    b.connect_relay(
+    lichen::face::relay::connect(
+        &b,
         received.target(),
         TunnelRole::Acceptor,
         options([127, 0, 0, 3]),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use lichen::node::{Node, NodeConfig, NodeEvent};
+use lichen::node::{LinkStatus, Node, NodeConfig, NodeEvent};
 use lichen::store::{SledStore, Store};
 use lichen::Identity;
 
@@ -68,8 +68,10 @@ fn an_idle_node_does_not_spin() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         assert!(Instant::now() < deadline, "the link did not go down");
-        if let Some(NodeEvent::LinkDown { .. }) =
-            node.next_event(&mut events, Duration::from_millis(100))
+        if let Some(NodeEvent::Link {
+            status: LinkStatus::Down { .. },
+            ..
+        }) = node.next_event(&mut events, Duration::from_millis(100))
         {
             break;
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lichen::feed;
-use lichen::node::{Node, NodeConfig, NodeEvent};
+use lichen::node::{LinkStatus, Node, NodeConfig, NodeEvent};
 use lichen::store::{SledStore, Store};
 use lichen::wire::network::Network;
 use lichen::{FeedId, Identity};
@@ -66,7 +66,10 @@ fn two_nodes_over_websocket_converge_on_two_feeds_of_1000_entries() {
             started.elapsed() < Duration::from_secs(60),
             "no convergence in 60 s"
         );
-        if let Some(NodeEvent::LinkUp { .. }) = b.next_event(&mut events, Duration::from_millis(50))
+        if let Some(NodeEvent::Link {
+            status: LinkStatus::Up,
+            ..
+        }) = b.next_event(&mut events, Duration::from_millis(50))
         {
             link_up = true;
         }

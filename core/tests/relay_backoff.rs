@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use lichen::face::backoff::{Backoff, BackoffConfig};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use lichen::backoff::{Backoff, BackoffConfig};
 
 /// Milliseconds on a clock only the test moves.
 struct FakeClock(u64);
@@ -21,6 +19,7 @@ fn cfg() -> BackoffConfig {
     BackoffConfig {
         initial: Duration::from_millis(100),
         max: Duration::from_secs(10),
+        factor: 2,
         jitter_permille: 500,
         good_after: Duration::from_secs(5),
     }
@@ -28,11 +27,11 @@ fn cfg() -> BackoffConfig {
 
 #[test]
 fn delays_double_within_bounds_and_never_stop() {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let seed = 1;
     let mut clock = FakeClock(0);
-    let mut b = Backoff::new(cfg());
+    let mut b = Backoff::new(cfg(), seed);
     for attempt in 0..10_000u32 {
-        let d = b.retry_delay(clock.0, &mut rng);
+        let d = b.retry_delay(clock.0).unwrap();
         let base = Duration::from_millis(100)
             .saturating_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
             .min(Duration::from_secs(10));
@@ -42,7 +41,7 @@ fn delays_double_within_bounds_and_never_stop() {
     }
     assert_eq!(b.failures(), 10_000);
     // Ten thousand failures later it still answers, at the cap.
-    let d = b.retry_delay(clock.0, &mut rng);
+    let d = b.retry_delay(clock.0).unwrap();
     assert!(d <= Duration::from_secs(10) && d >= Duration::from_secs(5));
 }
 
@@ -51,12 +50,12 @@ fn jitter_spreads_clients_cut_off_together() {
     // A hundred clients lose the relay at the same instant: their retries spread out.
     let mut delays: Vec<Duration> = (0..100)
         .map(|i| {
-            let mut rng = ChaCha8Rng::seed_from_u64(i);
-            let mut b = Backoff::new(cfg());
+            let seed = i;
+            let mut b = Backoff::new(cfg(), seed);
             for _ in 0..5 {
-                b.retry_delay(0, &mut rng);
+                b.retry_delay(0).unwrap();
             }
-            b.retry_delay(0, &mut rng)
+            b.retry_delay(0).unwrap()
         })
         .collect();
     delays.sort();
@@ -65,57 +64,87 @@ fn jitter_spreads_clients_cut_off_together() {
     let spread = *delays.last().unwrap() - delays[0];
     assert!(spread > Duration::from_millis(1000), "spread {spread:?}");
     // No jitter: every client waits exactly the base.
-    let mut b = Backoff::new(BackoffConfig {
-        jitter_permille: 0,
-        ..cfg()
-    });
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    assert_eq!(b.retry_delay(0, &mut rng), Duration::from_millis(100));
-    assert_eq!(b.retry_delay(0, &mut rng), Duration::from_millis(200));
-    assert_eq!(b.retry_delay(0, &mut rng), Duration::from_millis(400));
+    let mut b = Backoff::new(
+        BackoffConfig {
+            jitter_permille: 0,
+            ..cfg()
+        },
+        0,
+    );
+    assert_eq!(b.retry_delay(0).unwrap(), Duration::from_millis(100));
+    assert_eq!(b.retry_delay(0).unwrap(), Duration::from_millis(200));
+    assert_eq!(b.retry_delay(0).unwrap(), Duration::from_millis(400));
 }
 
 #[test]
 fn a_healthy_session_resets_a_short_one_does_not() {
-    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let seed = 2;
     let mut clock = FakeClock(1_000);
-    let mut b = Backoff::new(BackoffConfig {
-        jitter_permille: 0,
-        ..cfg()
-    });
+    let mut b = Backoff::new(
+        BackoffConfig {
+            jitter_permille: 0,
+            ..cfg()
+        },
+        seed,
+    );
     for _ in 0..8 {
-        let d = b.retry_delay(clock.0, &mut rng);
+        let d = b.retry_delay(clock.0).unwrap();
         clock.advance(d);
     }
     assert_eq!(b.failures(), 8);
     // Healthy for 1 s only (below good_after): still backing off.
     b.healthy(clock.0);
     clock.advance(Duration::from_secs(1));
-    assert_eq!(b.retry_delay(clock.0, &mut rng), Duration::from_secs(10));
+    assert_eq!(b.retry_delay(clock.0).unwrap(), Duration::from_secs(10));
     // Healthy for 6 s: the next delay starts over.
     b.healthy(clock.0);
     clock.advance(Duration::from_secs(6));
-    assert_eq!(b.retry_delay(clock.0, &mut rng), Duration::from_millis(100));
+    assert_eq!(b.retry_delay(clock.0).unwrap(), Duration::from_millis(100));
     assert_eq!(b.failures(), 1);
     // Marking health twice keeps the first instant.
     b.healthy(clock.0);
     clock.advance(Duration::from_secs(3));
     b.healthy(clock.0);
     clock.advance(Duration::from_secs(3));
-    assert_eq!(b.retry_delay(clock.0, &mut rng), Duration::from_millis(100));
+    assert_eq!(b.retry_delay(clock.0).unwrap(), Duration::from_millis(100));
 }
 
 #[test]
 fn full_jitter_and_huge_settings_do_not_overflow() {
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut b = Backoff::new(BackoffConfig {
-        initial: Duration::from_secs(u64::MAX / 4),
-        max: Duration::MAX,
-        jitter_permille: 1000,
-        good_after: Duration::MAX,
-    });
+    let seed = 3;
+    let mut b = Backoff::new(
+        BackoffConfig {
+            initial: Duration::from_secs(u64::MAX / 4),
+            max: Duration::MAX,
+            factor: u32::MAX,
+            jitter_permille: 1000,
+            good_after: Duration::MAX,
+        },
+        seed,
+    );
     for _ in 0..100 {
-        let _ = b.retry_delay(u64::MAX, &mut rng);
+        let _ = b.retry_delay(u64::MAX);
         b.healthy(0);
+    }
+}
+
+#[test]
+fn full_jitter_never_retries_at_once() {
+    // "Full jitter" may take the whole delay off; a zero wait would make a dead relay a busy
+    // loop, so every wait is at least 1 ms.
+    for seed in 0..200 {
+        let mut b = Backoff::new(
+            BackoffConfig {
+                initial: Duration::from_millis(1),
+                max: Duration::from_millis(4),
+                jitter_permille: 1000,
+                ..cfg()
+            },
+            seed,
+        );
+        for _ in 0..5 {
+            let d = b.retry_delay(0).unwrap();
+            assert!(d >= Duration::from_millis(1), "seed {seed}: waited {d:?}");
+        }
     }
 }

@@ -8,12 +8,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lichen::face::backoff::BackoffConfig;
+use lichen::backoff::BackoffConfig;
 use lichen::face::relay_dial::RelayOptions;
 use lichen::face::tunnel::TunnelRole;
 use lichen::feed;
 use lichen::invite::{relay_location, Invite};
-use lichen::node::{Node, NodeConfig, NodeEvent};
+use lichen::node::{LinkStatus, Node, NodeConfig, NodeEvent};
 use lichen::store::{SledStore, Store};
 use lichen::wire::network::Network;
 use lichen::Identity;
@@ -92,8 +92,11 @@ fn wait_for(
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "not done within {limit:?}");
-        if let Some(NodeEvent::LinkUp { kind, .. }) =
-            node.next_event(events, Duration::from_millis(50))
+        if let Some(NodeEvent::Link {
+            kind,
+            status: LinkStatus::Up,
+            ..
+        }) = node.next_event(events, Duration::from_millis(50))
         {
             assert_eq!(kind, "relay", "no link but the relay");
             *ups += 1;
@@ -128,7 +131,8 @@ fn two_nodes_replicate_through_the_relay_and_survive_its_restart() {
 
     let a = Node::start(sa.clone(), NodeConfig::default()).unwrap();
     a.add_feed(*alice.fid()).unwrap();
-    a.connect_relay(
+    lichen::face::relay::connect(
+        &a,
         invite.target(),
         TunnelRole::Inviter,
         options([127, 0, 0, 2]),
@@ -139,7 +143,8 @@ fn two_nodes_replicate_through_the_relay_and_survive_its_restart() {
     b.add_feed(*received.inviter()).unwrap();
     let mut events = b.subscribe();
     let started = Instant::now();
-    b.connect_relay(
+    lichen::face::relay::connect(
+        &b,
         received.target(),
         TunnelRole::Acceptor,
         options([127, 0, 0, 3]),
@@ -166,8 +171,10 @@ fn two_nodes_replicate_through_the_relay_and_survive_its_restart() {
     let down = Instant::now();
     loop {
         assert!(down.elapsed() < Duration::from_secs(10), "no link down");
-        if let Some(NodeEvent::LinkDown { .. }) =
-            b.next_event(&mut events, Duration::from_millis(50))
+        if let Some(NodeEvent::Link {
+            status: LinkStatus::Down { .. },
+            ..
+        }) = b.next_event(&mut events, Duration::from_millis(50))
         {
             break;
         }
@@ -228,7 +235,8 @@ fn replicates_over_wss_with_an_extra_root() {
     };
     let a = Node::start(sa.clone(), NodeConfig::default()).unwrap();
     a.add_feed(*alice.fid()).unwrap();
-    a.connect_relay(
+    lichen::face::relay::connect(
+        &a,
         invite.target(),
         TunnelRole::Inviter,
         trusting([127, 0, 0, 2]),
@@ -240,7 +248,8 @@ fn replicates_over_wss_with_an_extra_root() {
     let sc: Arc<dyn Store> = Arc::new(SledStore::open(dc.path()).unwrap());
     let c = Node::start(sc, NodeConfig::default()).unwrap();
     let mut c_events = c.subscribe();
-    c.connect_relay(
+    lichen::face::relay::connect(
+        &c,
         invite.target(),
         TunnelRole::Acceptor,
         options([127, 0, 0, 4]),
@@ -250,11 +259,27 @@ fn replicates_over_wss_with_an_extra_root() {
     let t = Instant::now();
     while reason.is_none() && t.elapsed() < Duration::from_secs(10) {
         match c.next_event(&mut c_events, Duration::from_millis(50)) {
-            Some(NodeEvent::Relay {
-                status: lichen::face::relay::RelayStatus::Retrying { reason: r, .. },
+            Some(e)
+                if matches!(
+                    lichen::face::relay::RelayReport::of(&e),
+                    Some(lichen::face::relay::RelayReport {
+                        status: lichen::face::relay::RelayStatus::Retrying { .. },
+                        ..
+                    })
+                ) =>
+            {
+                if let Some(lichen::face::relay::RelayReport {
+                    status: lichen::face::relay::RelayStatus::Retrying { reason: r, .. },
+                    ..
+                }) = lichen::face::relay::RelayReport::of(&e)
+                {
+                    reason = Some(r.clone());
+                }
+            }
+            Some(NodeEvent::Link {
+                status: LinkStatus::Up,
                 ..
-            }) => reason = Some(r),
-            Some(NodeEvent::LinkUp { .. }) => panic!("an untrusted relay was used"),
+            }) => panic!("an untrusted relay was used"),
             _ => {}
         }
     }
@@ -265,7 +290,8 @@ fn replicates_over_wss_with_an_extra_root() {
     let b = Node::start(sb.clone(), NodeConfig::default()).unwrap();
     b.add_feed(*alice.fid()).unwrap();
     let mut events = b.subscribe();
-    b.connect_relay(
+    lichen::face::relay::connect(
+        &b,
         invite.target(),
         TunnelRole::Acceptor,
         trusting([127, 0, 0, 3]),
@@ -359,13 +385,17 @@ fn a_silent_path_is_noticed_and_replaced() {
 
     let a = Node::start(sa.clone(), NodeConfig::default()).unwrap();
     a.add_feed(*alice.fid()).unwrap();
-    a.connect_relay(invite.target(), TunnelRole::Inviter, quick([127, 0, 0, 2]))
-        .unwrap();
+    lichen::face::relay::connect(
+        &a,
+        invite.target(),
+        TunnelRole::Inviter,
+        quick([127, 0, 0, 2]),
+    )
+    .unwrap();
     let b = Node::start(sb.clone(), NodeConfig::default()).unwrap();
     b.add_feed(*alice.fid()).unwrap();
     let mut events = b.subscribe();
-    b.connect_relay(via, TunnelRole::Acceptor, quick([127, 0, 0, 3]))
-        .unwrap();
+    lichen::face::relay::connect(&b, via, TunnelRole::Acceptor, quick([127, 0, 0, 3])).unwrap();
     let mut ups = 0;
     wait_for(&b, &mut events, Duration::from_secs(30), &mut ups, || {
         complete(sb.as_ref(), &alice, 10)
@@ -378,8 +408,10 @@ fn a_silent_path_is_noticed_and_replaced() {
             frozen.elapsed() < Duration::from_secs(10),
             "the silence went unnoticed"
         );
-        if let Some(NodeEvent::LinkDown { reason, .. }) =
-            b.next_event(&mut events, Duration::from_millis(50))
+        if let Some(NodeEvent::Link {
+            status: LinkStatus::Down { reason },
+            ..
+        }) = b.next_event(&mut events, Duration::from_millis(50))
         {
             break reason;
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use lichen::face::backoff::BackoffConfig;
+use lichen::backoff::BackoffConfig;
 use lichen::face::relay_dial::RelayOptions;
 use lichen::face::tunnel::TunnelRole;
 use lichen::feed;
@@ -116,7 +116,8 @@ fn two_nodes_meet_through_a_relay_despite_a_one_sided_squat_on_their_id() {
     let started = Instant::now();
     let a = Node::start(sa.clone(), NodeConfig::default()).unwrap();
     a.add_feed(*alice.fid()).unwrap();
-    a.connect_relay(
+    lichen::face::relay::connect(
+        &a,
         invite.target(),
         TunnelRole::Inviter,
         options([127, 0, 0, 2]),
@@ -124,7 +125,8 @@ fn two_nodes_meet_through_a_relay_despite_a_one_sided_squat_on_their_id() {
     .unwrap();
     let b = Node::start(sb.clone(), NodeConfig::default()).unwrap();
     b.add_feed(*received.inviter()).unwrap();
-    b.connect_relay(
+    lichen::face::relay::connect(
+        &b,
         received.target(),
         TunnelRole::Acceptor,
         options([127, 0, 0, 3]),

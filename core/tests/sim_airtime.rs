@@ -1,7 +1,7 @@
 //! Property tests for LoRa time on air and the duty-cycle budget.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use lichen::sync::airtime::{
+use lichen::lora::{
     AirtimeBudget, Bandwidth, BudgetError, CodingRate, DutyLimit, Modulation, Plan, RadioParams,
     SpreadingFactor, MAX_FRAME_LEN, MAX_RECORDS,
 };

@@ -1,8 +1,8 @@
 //! The simulated LoRa medium: timing, collisions, half-duplex, loss, topology, determinism.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use lichen::lora::Plan;
 use lichen::sim::lora::{Counters, Delivery, Medium, NodeId, SimError, TxError};
-use lichen::sync::airtime::Plan;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 

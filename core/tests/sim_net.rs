@@ -1,8 +1,8 @@
 //! Engines on the simulated LoRa channel.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use lichen::lora::{DutyLimit, Plan};
 use lichen::sim::net::{run, Pacing, SimConfig, Topology};
-use lichen::sync::airtime::{DutyLimit, Plan};
 
 fn cfg(nodes: usize, topology: Topology, loss: f64) -> SimConfig {
     SimConfig {

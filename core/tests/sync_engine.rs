@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use common::{hx, load};
 use lichen::feed;
+use lichen::lora::{DutyLimit, Plan};
 use lichen::store::{MemoryStore, Store};
-use lichen::sync::airtime::{DutyLimit, Plan};
 use lichen::sync::{Config, Engine, Event, FaceId, FaceProfile};
 use lichen::wire::network::Network;
 use lichen::{FeedId, Identity};

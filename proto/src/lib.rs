@@ -13,9 +13,11 @@ pub mod lora;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod time;
 // Decoders of outside bytes: no index or slice that could panic (`get` and friends instead).
 #[deny(clippy::indexing_slicing)]
 pub mod wire;
 
 pub use identity::{FeedId, FeedKey, Identity, IdentityError};
+pub use time::Millis;
 pub use wire::{Dmx, Mid};

@@ -5,8 +5,9 @@ use tokio::sync::broadcast;
 
 use crate::ble::status::DongleEvent;
 use crate::chat::ChatEvent;
+use crate::face::relay::RelayReport;
 use crate::identity::FeedId;
-use crate::node::NodeEvent;
+use crate::node::{LinkStatus, NodeEvent};
 use crate::sync::Event;
 
 /// What an app hears.
@@ -72,20 +73,41 @@ pub enum AppEvent {
 /// The app event for a node event, if an app cares.
 pub(crate) fn from_node(e: NodeEvent) -> Option<AppEvent> {
     Some(match e {
-        NodeEvent::LinkUp { face, kind, peer } => AppEvent::LinkUp {
+        NodeEvent::Link {
+            face: Some(face),
+            kind,
+            peer,
+            status: LinkStatus::Up,
+        } => AppEvent::LinkUp {
             face: face.0,
             kind: kind.to_owned(),
             peer,
         },
-        NodeEvent::LinkDown { face, reason } => AppEvent::LinkDown {
+        NodeEvent::Link {
+            face: Some(face),
+            status: LinkStatus::Down { reason },
+            ..
+        } => AppEvent::LinkDown {
             face: face.0,
             reason,
         },
-        NodeEvent::Relay { url, status } => AppEvent::Relay {
-            url,
-            status: format!("{status:?}"),
-        },
-        NodeEvent::Dongle(d) => AppEvent::Dongle(d),
+        NodeEvent::Link {
+            status: LinkStatus::Progress(d) | LinkStatus::Health(d),
+            ..
+        } => {
+            if let Some(r) = d.get::<RelayReport>() {
+                AppEvent::Relay {
+                    url: r.url.clone(),
+                    status: format!("{:?}", r.status),
+                }
+            } else if let Some(d) = d.get::<DongleEvent>() {
+                AppEvent::Dongle(d.clone())
+            } else {
+                return None;
+            }
+        }
+        // Up and Down always name their face (the registry's announcements).
+        NodeEvent::Link { face: None, .. } => return None,
         NodeEvent::Sync(Event::EntryAdded { fid, seq, .. }) => AppEvent::Progress { fid, seq },
         NodeEvent::Sync(Event::GosetFull { refused }) => AppEvent::Warning(format!(
             "the feed set is full (100 feeds): {} is not replicated",

@@ -9,8 +9,8 @@ use tokio::task::AbortHandle;
 
 use crate::app::{App, AppError};
 use crate::ble::link::Connection;
-use crate::face::relay::RelayLink;
-use crate::face::relay_dial::{tls_config, RelayTarget};
+use crate::face::relay::{self, peer_label};
+use crate::face::relay_dial::RelayTarget;
 use crate::face::tunnel::TunnelRole;
 use crate::face::udp::UdpConfig;
 use crate::face::{self, Link};
@@ -94,9 +94,9 @@ impl App {
             tokio::time::timeout(REGISTER_WAIT, async {
                 loop {
                     match rx.recv().await {
-                        Ok(crate::node::NodeEvent::LinkUp {
-                            kind: "ws", peer, ..
-                        }) if peer == url => return true,
+                        Ok(e) if e.link_up().is_some_and(|(_, k, p)| k == "ws" && p == url) => {
+                            return true
+                        }
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(_) => return false,
                     }
@@ -138,27 +138,9 @@ impl App {
         role: TunnelRole,
     ) -> Result<LinkHandle, AppError> {
         let node = self.node()?;
-        let url = target.url();
-        let tls = if target.tls {
-            Some(
-                tls_config(&self.options.relay).map_err(|err| NodeError::Connect {
-                    url: url.clone(),
-                    err,
-                })?,
-            )
-        } else {
-            None
-        };
-        let peer = format!("{url} #{}", &target.rid.to_string()[..8]);
-        let link = RelayLink {
-            target,
-            role,
-            options: self.options.relay.clone(),
-            tls,
-            link: node.link(),
-        };
-        let task = node.handle().spawn(link.run());
-        self.handle("relay", peer, Some(task.abort_handle()))
+        let peer = peer_label(&target);
+        let task = relay::connect(node, target, role, self.options.relay.clone())?;
+        self.handle(relay::KIND, peer, Some(task))
     }
 
     /// Runs a link opened elsewhere (a phone's own GATT server: `ble::channel::native_link`)
@@ -172,7 +154,7 @@ impl App {
         let peer = format!("{} ({})", conn.info.name, conn.info.id);
         let link = node.link();
         let task = node.handle().spawn(async move {
-            let why = crate::ble::face::run(link, conn, kind).await;
+            let why = crate::ble::pump::run(link, conn, kind).await;
             tracing::debug!(%why, "link ended");
         });
         self.handle(kind, peer, Some(task.abort_handle()))

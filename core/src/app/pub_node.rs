@@ -17,8 +17,6 @@ use crate::ble::emu_client::EmuCentral;
 use crate::ble::link::Central;
 use crate::ble::pairing::{paired_in, Dongles};
 use crate::ble::supervisor::DongleLink;
-use crate::face::relay::RelayLink;
-use crate::face::relay_dial::tls_config;
 use crate::face::tunnel::TunnelRole;
 use crate::face::udp::UdpConfig;
 use crate::identity::FeedId;
@@ -213,26 +211,9 @@ impl Pub {
 
     fn meet(&self, invite: &Invite, role: TunnelRole) -> Result<(), AppError> {
         let node = self.node()?;
-        let target = invite.target();
-        let tls = if target.tls {
-            Some(
-                tls_config(&self.options.relay).map_err(|err| NodeError::Connect {
-                    url: target.url(),
-                    err,
-                })?,
-            )
-        } else {
-            None
-        };
-        let link = RelayLink {
-            target,
-            role,
-            options: self.options.relay.clone(),
-            tls,
-            link: node.link(),
-        };
-        let task = node.handle().spawn(link.run());
-        self.keep(task.abort_handle());
+        let task =
+            crate::face::relay::connect(node, invite.target(), role, self.options.relay.clone())?;
+        self.keep(task);
         Ok(())
     }
 

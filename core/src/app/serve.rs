@@ -18,8 +18,9 @@ use tokio::sync::broadcast;
 
 use crate::app::sync::QUIET;
 use crate::app::{App, AppError, AppEvent};
+use crate::face::relay::RelayReport;
 use crate::identity::FeedId;
-use crate::node::{Node, NodeEvent, Snapshot};
+use crate::node::{LinkStatus, Node, NodeEvent, Snapshot};
 use crate::sync::Event;
 
 pub use crate::ble::status::DongleEvent;
@@ -133,17 +134,41 @@ impl RunEvent {
     /// does not own, such as the dongle emulator's).
     pub fn from_node(e: NodeEvent) -> Option<RunEvent> {
         Some(match e {
-            NodeEvent::LinkUp { face, kind, peer } => RunEvent::LinkUp {
+            NodeEvent::Link {
+                face: Some(face),
+                kind,
+                peer,
+                status: LinkStatus::Up,
+            } => RunEvent::LinkUp {
                 face: face.0,
                 kind: kind.to_owned(),
                 peer,
             },
-            NodeEvent::LinkDown { face, reason } => RunEvent::LinkDown {
+            NodeEvent::Link {
+                face: Some(face),
+                status: LinkStatus::Down { reason },
+                ..
+            } => RunEvent::LinkDown {
                 face: face.0,
                 reason,
             },
-            NodeEvent::Relay { url, status } => RunEvent::Relay { url, status },
-            NodeEvent::Dongle(d) => RunEvent::Dongle(d),
+            NodeEvent::Link {
+                status: LinkStatus::Progress(d) | LinkStatus::Health(d),
+                ..
+            } => {
+                if let Some(r) = d.get::<RelayReport>() {
+                    RunEvent::Relay {
+                        url: r.url.clone(),
+                        status: r.status.clone(),
+                    }
+                } else if let Some(d) = d.get::<DongleEvent>() {
+                    RunEvent::Dongle(d.clone())
+                } else {
+                    return None;
+                }
+            }
+            // Up and Down always name their face (the registry's announcements).
+            NodeEvent::Link { face: None, .. } => return None,
             NodeEvent::Sync(Event::FeedAdded { fid }) => RunEvent::FeedAdded { fid },
             NodeEvent::Sync(Event::GosetFull { refused }) => RunEvent::GosetFull { refused },
             NodeEvent::Sync(Event::AirtimeSpent { face, resumes_at }) => RunEvent::AirtimeSpent {

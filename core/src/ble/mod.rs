@@ -12,23 +12,23 @@
 //! * [`channel`]: in-process links, the shape the bindings give native peripheral code
 //!   (frames in, frames out, link up/down) and what tests use.
 //!
-//! Above the links sit pure policy ([`backoff`], [`syncwatch`]) and the parts that do I/O
-//! through them: the link [`supervisor`] (reconnects forever, reports health) and the
+//! Above the links sit pure policy ([`syncwatch`]; reconnecting is [`crate::backoff`]) and
+//! the parts that do I/O through them: [`pump`] (a connection as a node face), the link
+//! [`supervisor`] (reconnects forever, reports health) and the
 //! [`pairing`] API (scan, pair, status, unpair) used by the CLI, the desktop app and the
 //! bindings. See `docs/BLE.md` for what is tested here and what needs real radios.
 
-pub mod backoff;
 #[cfg(feature = "ble")]
 pub mod btle;
 pub mod channel;
 pub mod emu_client;
 mod error;
-pub mod face;
 #[deny(clippy::indexing_slicing)] // decodes bytes from the socket
 pub mod gatt_wire;
 pub mod link;
 pub mod mem;
 pub mod pairing;
+pub mod pump;
 pub mod status;
 pub mod supervisor;
 pub mod syncwatch;

@@ -2,7 +2,6 @@
 //! record `lichen dongle status` reads.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -10,12 +9,8 @@ use super::syncwatch::SyncState;
 use super::BleError;
 use crate::sync::FaceId;
 
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+/// Milliseconds since the Unix epoch (the one wall-clock helper, [`crate::clock`]).
+pub use crate::clock::unix_ms;
 
 /// How a dongle link is doing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +49,11 @@ pub enum LinkPhase {
     Stopped,
 }
 
-/// Something a dongle link did; carried in `NodeEvent::Dongle`.
+/// The link kind dongle faces register as.
+pub const KIND: &str = "ble";
+
+/// Something a dongle link did; the detail of a [`crate::node::LinkStatus::Progress`] (or,
+/// for [`DongleEvent::Health`], a `Health`) of kind [`KIND`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DongleEvent {
     /// The link came up and is registered as a face.
@@ -107,6 +106,13 @@ pub enum DongleEvent {
         /// Why.
         reason: String,
     },
+}
+
+impl DongleEvent {
+    /// The dongle event a node event carries, if it is one.
+    pub fn of(event: &crate::node::NodeEvent) -> Option<&DongleEvent> {
+        event.detail::<DongleEvent>()
+    }
 }
 
 /// The status record a supervisor keeps (and writes to the data directory).

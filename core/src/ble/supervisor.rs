@@ -1,9 +1,10 @@
 //! The link supervisor: keeps one paired dongle connected, forever.
 //!
-//! After every disconnect (or failed attempt) it waits as the [`Reconnect`] policy says, then
+//! After every disconnect (or failed attempt) it waits as the [`Backoff`] policy says, then
 //! finds the device again, reconnects, checks the MTU and re-subscribes (all inside
 //! [`link::connect`]), and registers a fresh face with the node. It reports link health,
-//! connection changes and whether the GOsets agree as `NodeEvent::Dongle` events, keeps a
+//! connection changes and whether the GOsets agree as [`DongleEvent`]s (the detail of the
+//! generic link-status event, kind [`KIND`]), keeps a
 //! [`DongleStatus`] (also written to the data directory for `lichen dongle status`), and
 //! stops only when the dongle is unpaired (here, or by another process removing the
 //! pairing record) or the node shuts down.
@@ -17,16 +18,16 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, info_span, Instrument};
 
-use super::backoff::{Reconnect, ReconnectPolicy};
-use super::face::{self, Meter, PumpConfig};
 use super::link::{self, Central, Connection};
 use super::pairing;
-use super::status::{unix_ms, DongleEvent, DongleStatus, LinkPhase};
+use super::pump::{self, Meter, PumpConfig};
+use super::status::{DongleEvent, DongleStatus, LinkPhase, KIND};
 use super::syncwatch::{SyncWatch, DEFAULT_GRACE};
-use crate::face::Link;
-use crate::node::{Node, NodeEvent};
+use crate::backoff::{Backoff, BackoffConfig};
+use crate::clock::unix_ms;
+use crate::node::{Link, LinkDetail, Node};
 use crate::sync::goset::MAX_KEYS;
-use crate::sync::Millis;
+use crate::sync::{FaceId, Millis};
 use crate::wire::network::Network;
 
 /// Supervisor settings.
@@ -36,8 +37,8 @@ pub struct SupervisorConfig {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// Backoff between attempts.
-    pub policy: ReconnectPolicy,
+    /// Backoff between attempts ([`BackoffConfig::dongle`] by default).
+    pub policy: BackoffConfig,
     /// Longest wait for one connection attempt.
     pub connect_timeout: Duration,
     /// How often health is reported while connected.
@@ -65,7 +66,7 @@ impl SupervisorConfig {
         SupervisorConfig {
             id: id.to_owned(),
             name: name.to_owned(),
-            policy: ReconnectPolicy::default(),
+            policy: BackoffConfig::dongle(),
             connect_timeout: Duration::from_secs(15),
             health_every: Duration::from_secs(5),
             sync_grace: DEFAULT_GRACE,
@@ -151,8 +152,19 @@ impl Supervisor {
         self.started.elapsed().as_millis() as u64
     }
 
-    fn emit(&self, e: DongleEvent) {
-        self.link.report(NodeEvent::Dongle(e));
+    /// The link's peer label (the same as its face's once connected).
+    fn peer(&self) -> String {
+        format!("{} ({})", self.cfg.name, self.cfg.id)
+    }
+
+    fn emit(&self, face: Option<FaceId>, e: DongleEvent) {
+        let health = matches!(e, DongleEvent::Health { .. });
+        let detail = LinkDetail::new(e);
+        if health {
+            self.link.health(KIND, self.peer(), face, detail);
+        } else {
+            self.link.progress(KIND, self.peer(), face, detail);
+        }
     }
 
     fn publish(&self, f: impl FnOnce(&mut DongleStatus)) {
@@ -184,7 +196,7 @@ impl Supervisor {
     }
 
     async fn run(mut self) {
-        let mut rc = Reconnect::new(self.cfg.policy.clone(), self.cfg.seed);
+        let mut rc = Backoff::new(self.cfg.policy, self.cfg.seed);
         let reason = loop {
             if let Some(r) = self.stop_reason() {
                 break r;
@@ -203,43 +215,51 @@ impl Supervisor {
             };
             let retry_at = match result {
                 Ok(conn) => {
-                    rc.connected(self.now());
+                    rc.healthy(self.now());
                     let Some(why) = self.serve(conn).await else {
                         break "the node has shut down".into();
                     };
-                    let Some(at) = rc.disconnected(self.now()) else {
+                    let Some(wait) = rc.retry_delay(self.now()) else {
                         break why;
                     };
-                    let wait = at.saturating_sub(self.now());
+                    let wait = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    let at = self.now().saturating_add(wait);
                     info!(reason = %why, retry_in_ms = wait, "dongle link down");
                     self.publish(|s| {
                         s.phase = LinkPhase::Waiting;
                         s.last_error = Some(format!("link lost: {why}"));
-                        s.next_attempt_unix_ms = Some(unix_ms() + wait);
+                        s.next_attempt_unix_ms = Some(unix_ms().saturating_add(wait));
                     });
-                    self.emit(DongleEvent::Disconnected {
-                        id: id.clone(),
-                        reason: why.clone(),
-                        retry_in_ms: wait,
-                    });
+                    self.emit(
+                        None,
+                        DongleEvent::Disconnected {
+                            id: id.clone(),
+                            reason: why.clone(),
+                            retry_in_ms: wait,
+                        },
+                    );
                     at
                 }
                 Err(error) => {
-                    let Some(at) = rc.failed(self.now()) else {
+                    let Some(wait) = rc.retry_delay(self.now()) else {
                         break "unpaired".into();
                     };
-                    let wait = at.saturating_sub(self.now());
+                    let wait = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    let at = self.now().saturating_add(wait);
                     debug!(%error, retry_in_ms = wait, "connecting to the dongle failed");
                     self.publish(|s| {
                         s.phase = LinkPhase::Waiting;
                         s.last_error = Some(error.to_string());
-                        s.next_attempt_unix_ms = Some(unix_ms() + wait);
+                        s.next_attempt_unix_ms = Some(unix_ms().saturating_add(wait));
                     });
-                    self.emit(DongleEvent::ConnectFailed {
-                        id: id.clone(),
-                        error,
-                        retry_in_ms: wait,
-                    });
+                    self.emit(
+                        None,
+                        DongleEvent::ConnectFailed {
+                            id: id.clone(),
+                            error,
+                            retry_in_ms: wait,
+                        },
+                    );
                     at
                 }
             };
@@ -267,20 +287,19 @@ impl Supervisor {
                 let _ = std::fs::remove_file(dir.join(pairing::STATUS_FILE));
             }
         }
-        self.emit(DongleEvent::Stopped {
-            id: self.cfg.id.clone(),
-            reason,
-        });
+        self.emit(
+            None,
+            DongleEvent::Stopped {
+                id: self.cfg.id.clone(),
+                reason,
+            },
+        );
     }
 
     /// Runs one connection as a face; returns why it ended (`None`: the node is gone).
     async fn serve(&mut self, mut conn: Connection) -> Option<String> {
         let peer = format!("{} ({})", conn.info.name, conn.info.id);
-        let (face, mut out) = self
-            .link
-            .register("ble", peer, face::profile())
-            .await
-            .ok()?;
+        let (face, mut out) = self.link.register(KIND, peer, pump::profile()).await.ok()?;
         let rssi = conn.sink.rssi().await;
         let mtu = conn.info.mtu;
         self.meter.update(|h| {
@@ -294,12 +313,15 @@ impl Supervisor {
             s.phase = LinkPhase::Connected;
             s.last_error = None;
         });
-        self.emit(DongleEvent::Connected {
-            id: self.cfg.id.clone(),
-            name: conn.info.name.clone(),
-            face,
-            mtu,
-        });
+        self.emit(
+            Some(face),
+            DongleEvent::Connected {
+                id: self.cfg.id.clone(),
+                name: conn.info.name.clone(),
+                face,
+                mtu,
+            },
+        );
         let watch = Mutex::new(SyncWatch::new(
             self.cfg.net.clone(),
             self.cfg.sync_grace,
@@ -314,11 +336,11 @@ impl Supervisor {
         let link = self.link.clone();
         let meter = self.meter.clone();
         let pump_cfg = self.cfg.pump.clone();
-        let pump = face::pump(&mut conn, face, &mut out, &link, &meter, &tap, &pump_cfg);
+        let pump = pump::pump(&mut conn, face, &mut out, &link, &meter, &tap, &pump_cfg);
         let mut stop = self.stop.clone();
         let why = tokio::select! {
             why = pump => why,
-            why = self.report(&watch) => why,
+            why = self.report(face, &watch) => why,
             _ = stop.changed() => "unpaired".to_string(),
         };
         self.link.unregister(face, why.clone());
@@ -329,7 +351,7 @@ impl Supervisor {
 
     /// Every second: compares GOsets, notices an unpair; every `health_every`: reports
     /// health and writes the status. Returns only to end the connection.
-    async fn report(&self, watch: &Mutex<SyncWatch>) -> String {
+    async fn report(&self, face: FaceId, watch: &Mutex<SyncWatch>) -> String {
         let mut last_health = Instant::now();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -346,18 +368,24 @@ impl Supervisor {
             if let Some(state) = changed {
                 info!(state = %state.describe(), "dongle sync state");
                 self.publish(|s| s.sync = state.clone());
-                self.emit(DongleEvent::Sync {
-                    id: self.cfg.id.clone(),
-                    state,
-                });
+                self.emit(
+                    Some(face),
+                    DongleEvent::Sync {
+                        id: self.cfg.id.clone(),
+                        state,
+                    },
+                );
             }
             if last_health.elapsed() >= self.cfg.health_every {
                 last_health = Instant::now();
                 self.publish(|_| {});
-                self.emit(DongleEvent::Health {
-                    id: self.cfg.id.clone(),
-                    health: self.meter.get(),
-                });
+                self.emit(
+                    Some(face),
+                    DongleEvent::Health {
+                        id: self.cfg.id.clone(),
+                        health: self.meter.get(),
+                    },
+                );
             }
         }
     }

@@ -6,7 +6,7 @@
 //! taken (or refused with an ATT error if it exceeds the MTU); one notification per packet.
 //! At most three centrals at a time. Once a central has subscribed, the link is an ordinary
 //! [`Connection`] from the dongle's side, pumped into the dongle's node by the same
-//! [`crate::ble::face::pump`] the phone uses.
+//! [`crate::ble::pump::pump`] the phone uses.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,12 +17,12 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info_span, Instrument};
 
 use super::Shared;
-use crate::ble::face::{pump, Meter, PumpConfig};
 use crate::ble::gatt_wire::{
     read_msg, write_msg, Characteristic, Msg, Service, ATT_ATTRIBUTE_NOT_FOUND, ATT_INVALID_LENGTH,
     ATT_WRITE_NOT_PERMITTED, PROP_NOTIFY, PROP_READ, PROP_WRITE,
 };
 use crate::ble::link::{BoxFuture, Connection, LinkInfo, PacketSink, PacketSource};
+use crate::ble::pump::{pump, Meter, PumpConfig};
 use crate::ble::{LinkError, ATT_HEADER, RX_UUID, SERVICE_UUID, TX_UUID};
 
 /// Accepts centrals until the node shuts down.

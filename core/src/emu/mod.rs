@@ -29,7 +29,7 @@ use tracing::{debug, info_span, Instrument};
 
 use self::radio::Radio;
 use self::sched::SlotScheduler;
-use crate::face::Link;
+use crate::node::Link;
 use crate::node::{Node, NodeConfig, NodeError};
 use crate::store::{MemoryStore, Store};
 use crate::sync::{Config, FaceId, FaceProfile, Pace};

@@ -16,8 +16,8 @@ use rand_chacha::ChaCha8Rng;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::lora::Plan;
 use crate::sim::lora::{Counters, Medium, NodeId, SimError, TxError};
-use crate::sync::airtime::Plan;
 use crate::sync::Millis;
 
 struct Air {

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::sync::airtime::esp32_slot_gap;
+use crate::lora::esp32_slot_gap;
 use crate::sync::{FaceId, Millis};
 
 /// Most packets waiting (`SCHED_MAX`).

@@ -19,15 +19,84 @@ use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use super::backoff::Backoff;
-use super::relay_dial::{dial, RelayOptions, RelaySocket, RelayTarget};
+use super::relay_dial::{dial, tls_config, RelayOptions, RelaySocket, RelayTarget};
 use super::relay_session::{RelaySession, SessionError, SessionEvent};
 use super::tunnel::TunnelRole;
 use super::Link;
-use crate::node::NodeEvent;
+use crate::backoff::Backoff;
+use crate::node::{LinkDetail, Node, NodeError, NodeEvent};
 use crate::sync::{FaceId, FaceProfile};
 
-/// What a relay link is doing (reported as [`NodeEvent::Relay`]).
+/// The link kind relay faces register as.
+pub const KIND: &str = "relay";
+
+/// Keeps a link to the peer of a beacon through the relay it names, until the node shuts
+/// down: dials the relay (reconnecting with backoff), pairs on the beacon's rendezvous id,
+/// and carries packets through the encrypted tunnel as `role`. Returns once the link task
+/// runs (abort the handle to stop it). Its progress is reported as a
+/// [`crate::node::LinkStatus::Progress`] of kind [`KIND`] whose detail is a
+/// [`RelayReport`]; the link itself comes up and goes down as every link does.
+pub fn connect(
+    node: &Node,
+    target: RelayTarget,
+    role: TunnelRole,
+    options: RelayOptions,
+) -> Result<tokio::task::AbortHandle, NodeError> {
+    spawn(&node.handle(), node.link(), target, role, options)
+}
+
+/// [`connect`] for callers holding a runtime handle and a node's port.
+pub fn spawn(
+    rt: &tokio::runtime::Handle,
+    link: Link,
+    target: RelayTarget,
+    role: TunnelRole,
+    options: RelayOptions,
+) -> Result<tokio::task::AbortHandle, NodeError> {
+    let url = target.url();
+    let tls = if target.tls {
+        Some(tls_config(&options).map_err(|err| NodeError::Connect {
+            url: url.clone(),
+            err,
+        })?)
+    } else {
+        None
+    };
+    info!(%url, role = role.name(), "relay link starting");
+    let relay = RelayLink {
+        target,
+        role,
+        options,
+        tls,
+        link,
+    };
+    Ok(rt.spawn(relay.run()).abort_handle())
+}
+
+/// The peer label of the relay link to `target` (the same in its progress reports and
+/// once its face is up): the relay's URL and the rendezvous id's first 8 characters.
+pub fn peer_label(target: &RelayTarget) -> String {
+    let rid = target.rid.to_string();
+    format!("{} #{}", target.url(), rid.get(..8).unwrap_or(&rid))
+}
+
+/// A relay link's progress report: the detail of its [`crate::node::LinkStatus::Progress`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayReport {
+    /// The relay's URL.
+    pub url: String,
+    /// What the link is doing.
+    pub status: RelayStatus,
+}
+
+impl RelayReport {
+    /// The relay report a node event carries, if it is one.
+    pub fn of(event: &NodeEvent) -> Option<&RelayReport> {
+        event.detail::<RelayReport>()
+    }
+}
+
+/// What a relay link is doing (reported in a [`RelayReport`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelayStatus {
     /// Dialing the relay.
@@ -57,30 +126,33 @@ enum End {
 }
 
 /// One relay link: its settings and its backoff state.
-pub(crate) struct RelayLink {
-    pub(crate) target: RelayTarget,
-    pub(crate) role: TunnelRole,
-    pub(crate) options: RelayOptions,
-    pub(crate) tls: Option<Arc<ClientConfig>>,
-    pub(crate) link: Link,
+struct RelayLink {
+    target: RelayTarget,
+    role: TunnelRole,
+    options: RelayOptions,
+    tls: Option<Arc<ClientConfig>>,
+    link: Link,
 }
 
 impl RelayLink {
     /// Runs sessions until the node shuts down.
-    pub(crate) async fn run(self) {
+    async fn run(self) {
         let url = self.target.url();
         let rid = self.target.rid.to_string();
         let span = info_span!("relay", url = %url, rid = &rid[..8], role = self.role.name());
         async move {
             let epoch = Instant::now();
             let ms = || u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let mut backoff = Backoff::new(self.options.backoff);
+            let mut backoff = Backoff::new(self.options.backoff, OsRng.next_u64());
             loop {
                 let reason = match self.session(&mut backoff, epoch).await {
                     End::NodeGone => break,
                     End::Retry(reason) => reason,
                 };
-                let after = backoff.retry_delay(ms(), &mut OsRng);
+                // The relay link never stops retrying (nothing calls `stop` on it).
+                let Some(after) = backoff.retry_delay(ms()) else {
+                    break;
+                };
                 info!(%reason, after_ms = after.as_millis() as u64, "relay session ended");
                 self.status(RelayStatus::Retrying { after, reason });
                 tokio::select! {
@@ -95,10 +167,15 @@ impl RelayLink {
     }
 
     fn status(&self, status: RelayStatus) {
-        self.link.report(NodeEvent::Relay {
-            url: self.target.url(),
-            status,
-        });
+        self.link.progress(
+            KIND,
+            peer_label(&self.target),
+            None,
+            LinkDetail::new(RelayReport {
+                url: self.target.url(),
+                status,
+            }),
+        );
     }
 
     async fn session(&self, backoff: &mut Backoff, epoch: Instant) -> End {
@@ -117,9 +194,7 @@ impl RelayLink {
         let (mut sink, mut stream) = ws.split();
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let now = crate::clock::unix_secs_f64();
         let mut session = RelaySession::new(
             &self.target.seed,
             self.target.rid,
@@ -193,14 +268,9 @@ impl RelayLink {
                 break;
             }
         }
-        let peer_desc = format!(
-            "{} #{}",
-            self.target.url(),
-            &self.target.rid.to_string()[..8]
-        );
         let Ok((face, out)) = self
             .link
-            .register("relay", peer_desc, FaceProfile::fast())
+            .register(KIND, peer_label(&self.target), FaceProfile::fast())
             .await
         else {
             close(&mut sink).await;

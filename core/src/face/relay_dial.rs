@@ -17,7 +17,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::WebSocketStream;
 
-use super::backoff::BackoffConfig;
+use crate::backoff::BackoffConfig;
 
 /// Where to meet a peer: a relay's WebSocket location and the beacon's secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

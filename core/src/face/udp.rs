@@ -10,7 +10,22 @@ use tokio::net::UdpSocket;
 use tracing::{debug, info_span, Instrument};
 
 use super::Link;
+use crate::node::{Node, NodeError};
 use crate::sync::FaceProfile;
+
+impl Node {
+    /// Joins the UDP multicast group.
+    pub fn udp_multicast(&self, cfg: UdpConfig) -> Result<(), NodeError> {
+        let rt = self.handle();
+        let _guard = rt.enter();
+        let sock = open(&cfg).map_err(|err| NodeError::Io {
+            what: format!("joining {}:{}", cfg.group, cfg.port),
+            err,
+        })?;
+        rt.spawn(run(sock, cfg, self.link()));
+        Ok(())
+    }
+}
 use crate::wire::frame;
 
 /// The deployed multicast group.

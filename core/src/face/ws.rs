@@ -28,7 +28,47 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, info_span, warn, Instrument};
 
 use super::{Link, MAX_PACKET};
+use crate::node::{Node, NodeError};
 use crate::sync::FaceProfile;
+
+impl Node {
+    /// Accepts WebSocket peers on `addr`; returns the bound address.
+    pub fn listen_ws(&self, addr: &str) -> Result<SocketAddr, NodeError> {
+        Ok(self.listen_ws_task(addr)?.0)
+    }
+
+    /// [`Node::listen_ws`], also returning a handle that stops accepting (links already
+    /// accepted stay).
+    pub fn listen_ws_task(
+        &self,
+        addr: &str,
+    ) -> Result<(SocketAddr, tokio::task::AbortHandle), NodeError> {
+        let rt = self.handle();
+        let listener = rt
+            .block_on(TcpListener::bind(addr))
+            .map_err(|err| NodeError::Io {
+                what: format!("listening on {addr}"),
+                err,
+            })?;
+        let local = listener.local_addr().map_err(|err| NodeError::Io {
+            what: "reading the bound address".into(),
+            err,
+        })?;
+        tracing::info!(%local, "WebSocket server listening");
+        let task = rt.spawn(serve(listener, self.link()));
+        Ok((local, task.abort_handle()))
+    }
+
+    /// Dials a WebSocket peer (`ws://host:port`); returns once connected.
+    pub fn connect_ws(&self, url: &str) -> Result<SocketAddr, NodeError> {
+        self.handle()
+            .block_on(dial(url, self.link()))
+            .map_err(|e| NodeError::Connect {
+                url: url.to_owned(),
+                err: e.to_string(),
+            })
+    }
+}
 
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()

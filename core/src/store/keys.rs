@@ -5,21 +5,21 @@
 use crate::identity::FeedId;
 
 /// Committed frontiers: `F ‖ fid` → [`FrontierValue`](super::records::FrontierValue).
-pub const FRONTIER: u8 = b'F';
+pub(super) const FRONTIER: u8 = b'F';
 /// Side chains not complete on stable storage at the last sync: `L ‖ fid` →
 /// [`ChainList`](super::records::ChainList).
-pub const CHAINS: u8 = b'L';
+pub(super) const CHAINS: u8 = b'L';
 /// GOset members: `G ‖ fid` → empty.
-pub const MEMBER: u8 = b'G';
+pub(super) const MEMBER: u8 = b'G';
 /// Per-feed metadata: `D ‖ fid ‖ key` → value.
-pub const META: u8 = b'D';
+pub(super) const META: u8 = b'D';
 /// The signing high-water mark (copy of the mark file): `S ‖ fid` → seq (u32 BE).
-pub const SIGNED: u8 = b'S';
+pub(super) const SIGNED: u8 = b'S';
 /// The format-version key.
-pub const VERSION: &[u8] = b"V";
+pub(super) const VERSION: &[u8] = b"V";
 
 /// `prefix ‖ fid`.
-pub fn feed(prefix: u8, fid: &FeedId) -> Vec<u8> {
+pub(super) fn feed(prefix: u8, fid: &FeedId) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + 32 + 4);
     k.push(prefix);
     k.extend_from_slice(&fid.0);
@@ -27,6 +27,6 @@ pub fn feed(prefix: u8, fid: &FeedId) -> Vec<u8> {
 }
 
 /// The feed id in a `prefix ‖ fid …` key.
-pub fn fid_of(key: &[u8]) -> Option<FeedId> {
+pub(super) fn fid_of(key: &[u8]) -> Option<FeedId> {
     key.get(1..33).and_then(|s| s.try_into().ok()).map(FeedId)
 }

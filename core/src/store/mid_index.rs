@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use crate::wire::Mid;
 
 /// Where an entry is: (feed number in the store's table, seq).
-pub type Loc = (u32, u32);
+pub(super) type Loc = (u32, u32);
 
 /// Prefix → location, with a side table for prefixes shared by several entries.
 #[derive(Debug, Default)]
-pub struct MidIndex {
+pub(super) struct MidIndex {
     one: HashMap<u64, Loc>,
     more: HashMap<u64, Vec<Loc>>,
 }
@@ -32,7 +32,7 @@ fn prefix(mid: &Mid) -> u64 {
 
 impl MidIndex {
     /// An empty index with room for `n` entries.
-    pub fn with_capacity(n: usize) -> MidIndex {
+    pub(super) fn with_capacity(n: usize) -> MidIndex {
         MidIndex {
             one: HashMap::with_capacity(n),
             more: HashMap::new(),
@@ -40,7 +40,7 @@ impl MidIndex {
     }
 
     /// Records where `mid` is.
-    pub fn insert(&mut self, mid: &Mid, loc: Loc) {
+    pub(super) fn insert(&mut self, mid: &Mid, loc: Loc) {
         let k = prefix(mid);
         match self.one.entry(k) {
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -53,7 +53,7 @@ impl MidIndex {
     }
 
     /// Every location whose message id starts like `mid`.
-    pub fn candidates(&self, mid: &Mid) -> Vec<Loc> {
+    pub(super) fn candidates(&self, mid: &Mid) -> Vec<Loc> {
         let k = prefix(mid);
         let mut out: Vec<Loc> = self.one.get(&k).copied().into_iter().collect();
         if let Some(more) = self.more.get(&k) {
@@ -64,7 +64,7 @@ impl MidIndex {
 
     /// Number of entries indexed.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.one.len() + self.more.values().map(Vec::len).sum::<usize>()
     }
 }

@@ -16,7 +16,7 @@ use crate::wire::entry::Entry;
 use crate::wire::{Mid, HASH_LEN, PKT_LEN};
 
 /// The version this module upgrades from.
-pub const FROM: u32 = 1;
+pub(super) const FROM: u32 = 1;
 
 const V1_ENTRY: u8 = b'E';
 const V1_CHUNK: u8 = b'C';
@@ -38,7 +38,7 @@ fn fid_seq(key: &[u8]) -> Result<(FeedId, u32), StoreError> {
 }
 
 /// Upgrades the format-1 data in `kv` and returns the opened store.
-pub fn upgrade<B: Kv>(kv: B) -> Result<KvStore<B>, StoreError> {
+pub(super) fn upgrade<B: Kv>(kv: B) -> Result<KvStore<B>, StoreError> {
     // Frontier records of an earlier, interrupted attempt (or of format 1) go first: the
     // feeds are rebuilt from the entry keys alone.
     let stale: Vec<Vec<u8>> = [keys::FRONTIER, keys::CHAINS]

@@ -31,7 +31,7 @@ fn corrupt(what: String) -> StoreError {
 
 /// A decoded entry record.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(super) struct Record {
     /// The packet.
     pub entry: Entry,
     /// Its message id.
@@ -41,7 +41,7 @@ pub struct Record {
 }
 
 /// Encodes a record.
-pub fn encode(entry: &Entry, mid: &Mid, base: u32) -> [u8; RECORD_LEN] {
+pub(super) fn encode(entry: &Entry, mid: &Mid, base: u32) -> [u8; RECORD_LEN] {
     let mut rec = [0u8; RECORD_LEN];
     rec[..PKT_LEN].copy_from_slice(entry.bytes());
     rec[PKT_LEN..BASE_AT].copy_from_slice(&mid.0);
@@ -52,7 +52,7 @@ pub fn encode(entry: &Entry, mid: &Mid, base: u32) -> [u8; RECORD_LEN] {
 }
 
 /// Whether the record's CRC matches.
-pub fn intact(rec: &[u8]) -> bool {
+pub(super) fn intact(rec: &[u8]) -> bool {
     match (rec.get(..CRC_AT), rec.get(CRC_AT..RECORD_LEN)) {
         (Some(body), Some(crc)) => crc32fast::hash(body).to_be_bytes() == crc,
         _ => false,
@@ -60,7 +60,7 @@ pub fn intact(rec: &[u8]) -> bool {
 }
 
 /// Decodes a record, checking its CRC; `seq` is for the error message.
-pub fn decode(rec: &[u8], seq: u32) -> Result<Record, StoreError> {
+pub(super) fn decode(rec: &[u8], seq: u32) -> Result<Record, StoreError> {
     if rec.len() != RECORD_LEN || !intact(rec) {
         return Err(corrupt(format!("entry record {seq} fails its checksum")));
     }
@@ -78,20 +78,20 @@ pub fn decode(rec: &[u8], seq: u32) -> Result<Record, StoreError> {
 }
 
 /// The message id in a record (no CRC check; for building the index).
-pub fn mid_of(rec: &[u8]) -> Option<Mid> {
+pub(super) fn mid_of(rec: &[u8]) -> Option<Mid> {
     rec.get(PKT_LEN..BASE_AT)
         .and_then(|m| m.try_into().ok())
         .map(Mid)
 }
 
 /// Byte offset of entry `seq`'s record.
-pub fn offset(seq: u32) -> u64 {
+pub(super) fn offset(seq: u32) -> u64 {
     u64::from(seq.saturating_sub(1)) * RECORD_LEN as u64
 }
 
 /// The committed frontier of a feed as kept in the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrontierValue {
+pub(super) struct FrontierValue {
     /// Last entry committed by a flush.
     pub seq: u32,
     /// Its message id.
@@ -102,7 +102,7 @@ pub struct FrontierValue {
 
 impl FrontierValue {
     /// Encodes.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(28);
         v.extend_from_slice(&self.seq.to_be_bytes());
         v.extend_from_slice(&self.mid.0);
@@ -111,7 +111,7 @@ impl FrontierValue {
     }
 
     /// Decodes.
-    pub fn decode(v: &[u8]) -> Result<FrontierValue, StoreError> {
+    pub(super) fn decode(v: &[u8]) -> Result<FrontierValue, StoreError> {
         let bad = || corrupt("frontier record has the wrong length".into());
         if v.len() != 28 {
             return Err(bad());
@@ -125,7 +125,7 @@ impl FrontierValue {
 
 /// A feed's side chains that a sync found not complete on stable storage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChainList {
+pub(super) struct ChainList {
     /// The list is exact for entries `1..=upto`; chains of later entries are found by reading
     /// their records.
     pub upto: u32,
@@ -135,7 +135,7 @@ pub struct ChainList {
 
 impl ChainList {
     /// Encodes: `upto` (u32 BE) ‖ LEB128 count ‖ LEB128 deltas.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(6 + self.open.len() * 2);
         v.extend_from_slice(&self.upto.to_be_bytes());
         varint::encode_into(self.open.len() as u64, &mut v);
@@ -148,7 +148,7 @@ impl ChainList {
     }
 
     /// Decodes.
-    pub fn decode(v: &[u8]) -> Result<ChainList, StoreError> {
+    pub(super) fn decode(v: &[u8]) -> Result<ChainList, StoreError> {
         let bad = |why: &str| corrupt(format!("open-chain record: {why}"));
         let (head, mut rest) = v.split_at_checked(4).ok_or_else(|| bad("too short"))?;
         let upto = u32::from_be_bytes(head.try_into().map_err(|_| bad("upto"))?);
@@ -176,7 +176,7 @@ impl ChainList {
 }
 
 /// Decodes a big-endian u32 value or key part.
-pub fn be_u32(v: &[u8], what: &str) -> Result<u32, StoreError> {
+pub(super) fn be_u32(v: &[u8], what: &str) -> Result<u32, StoreError> {
     v.try_into()
         .map(u32::from_be_bytes)
         .map_err(|_| corrupt(format!("{what} is not 4 bytes")))
@@ -184,7 +184,7 @@ pub fn be_u32(v: &[u8], what: &str) -> Result<u32, StoreError> {
 
 /// How many chunks a chain20 entry's side chain has (0 for none, for other types, and for
 /// payloads that do not parse).
-pub fn chunks_needed(entry: &Entry) -> u32 {
+pub(super) fn chunks_needed(entry: &Entry) -> u32 {
     if entry.kind() != EntryKind::Chain20 {
         return 0;
     }
@@ -194,7 +194,7 @@ pub fn chunks_needed(entry: &Entry) -> u32 {
 }
 
 /// The hash of chunk 0 of a chain20 entry.
-pub fn chain_start(entry: &Entry) -> [u8; HASH_LEN] {
+pub(super) fn chain_start(entry: &Entry) -> [u8; HASH_LEN] {
     let mut ptr = [0u8; HASH_LEN];
     ptr.copy_from_slice(&entry.payload()[28..]);
     ptr

@@ -31,8 +31,7 @@ pub use airtime::*;
 pub use budget::*;
 pub use plan::*;
 
-/// Milliseconds on the caller's clock (the same alias as `sync::face::Millis`).
-pub type Millis = u64;
+pub use crate::time::Millis;
 /// Microseconds, the unit of airtime.
 pub type Micros = u64;
 

@@ -8,7 +8,7 @@
 //!
 //! The model, kept simple on purpose:
 //!
-//! * **Airtime** from [`crate::sync::airtime`] with the plan's tinySSB radio settings.
+//! * **Airtime** from [`crate::lora`] with the plan's tinySSB radio settings.
 //! * **Reachability** is a directed matrix, every pair by default (a mesh); `set_link` is
 //!   symmetric, `set_link_directed` one-way; `set_line` builds a chain. **Partitions**
 //!   separate groups for `[from, until)` and heal on their own. Both are evaluated when a
@@ -33,7 +33,8 @@ use rand_core::{RngCore, SeedableRng};
 use thiserror::Error;
 
 use super::topology::{Topology, REST};
-use crate::sync::airtime::{Micros, Millis, Plan, MAX_FRAME_LEN};
+use crate::lora::{Micros, Plan, MAX_FRAME_LEN};
+use crate::time::Millis;
 
 /// A node on the medium, handed out by [`Medium::add_node`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,7 +1,7 @@
 //! Who hears whom on the simulated medium: a directed reachability matrix (all pairs by
 //! default, a mesh) and time-bounded partitions that heal on their own.
 
-use crate::sync::airtime::Millis;
+use crate::time::Millis;
 
 /// A partition in force for `[from, until)`: nodes in different groups do not hear each other.
 #[derive(Debug, Clone)]

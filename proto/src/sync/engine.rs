@@ -17,13 +17,14 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tracing::{debug, trace, warn};
 
-use super::airtime::BudgetEvent;
-use super::face::{FaceId, FaceProfile, FaceState, Millis};
 use super::goset::{Added, Goset, GosetOut, DEFAULT_QUARANTINE, DEFAULT_TTL, MAX_KEYS};
+use super::link::{FaceId, FaceProfile, FaceState};
 use super::repair::Answer;
 use super::stash::Stash;
 use crate::identity::{FeedId, FeedKey};
+use crate::lora::BudgetEvent;
 use crate::store::{Store, StoreError};
+use crate::time::Millis;
 use crate::wire::entry::{self, first_prev, BatchItem, Entry, EntryKind, Name, SIGNED_PKT_LEN};
 use crate::wire::goset::{self as wire_goset, GosetPacket};
 use crate::wire::network::Network;

@@ -18,8 +18,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::face::Millis;
 use crate::identity::FeedId;
+use crate::time::Millis;
 use crate::wire::goset::{self as wire, Claim};
 
 /// Most keys any deployed device holds.

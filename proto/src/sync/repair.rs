@@ -12,7 +12,7 @@
 //! row: the sign of a receiver that keeps nothing. Deployed receivers therefore still get
 //! everything, one request round later than a Lichen receiver.
 
-use super::face::Millis;
+use crate::time::Millis;
 
 /// Consecutive repairs (n, n+1, …) after which a request means "resend from here".
 pub const GO_BACK_AFTER: u32 = 2;

@@ -3,16 +3,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::airtime::{AirtimeBudget, BudgetError, BudgetEvent, DutyLimit, Plan, DUTY_WINDOW_MS};
 use super::repair::{self, Answer, Policy, Repaired};
 use crate::identity::FeedId;
+use crate::lora::{AirtimeBudget, BudgetError, BudgetEvent, DutyLimit, Plan, DUTY_WINDOW_MS};
 use crate::wire::frame::CRC_LEN;
 
 /// Records of what was sent kept before old ones are pruned.
 const PRUNE_ABOVE: usize = 512;
 
-/// Milliseconds on the engine's injected clock.
-pub type Millis = u64;
+use crate::time::Millis;
 
 /// A link, as the engine names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

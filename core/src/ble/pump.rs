@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::link::Connection;
-use super::status::{unix_ms, LinkHealth};
+use super::status::LinkHealth;
 use super::LinkError;
-use crate::face::Link;
+use crate::clock::unix_ms;
+use crate::node::Link;
 use crate::sync::{FaceId, FaceProfile, Pace};
 use crate::wire::{DMX_LEN, PKT_LEN};
 
