@@ -1,8 +1,10 @@
-//! Replication benchmarks: `lichen bench --lora` (airtime on the simulated LoRa channel
-//! against the airtime the data needs, beside the deployed Android pacing) and
-//! `lichen bench --ws` (entries per second between two fresh nodes over WebSocket loopback,
-//! against raw ed25519 verification measured in the same run).
+//! Replication benchmarks: `lichen-bench bench --lora` (airtime of Lichen's engines on the
+//! simulated LoRa channel against the airtime the data needs, beside the same engines with
+//! the deployed Android app's timers) and `lichen-bench bench --ws` (entries per second
+//! between two fresh nodes over WebSocket loopback, against raw ed25519 and batch
+//! verification measured beside each round).
 
+use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,14 +15,22 @@ use lichen::node::{Node, NodeConfig};
 use lichen::sim::net::{self, Pacing, SimConfig, SimReport, Topology};
 use lichen::store::{SledStore, Store};
 use lichen::sync::airtime::{DutyLimit, Plan};
-use lichen::wire::entry::{first_prev, Name};
+use lichen::wire::entry::{first_prev, verify_batch, BatchItem, Name};
 use lichen::wire::network::Network;
-use lichen::FeedId;
+use lichen::wire::{Mid, PKT_LEN};
+use lichen::{FeedId, FeedKey};
 use serde_json::{json, Value};
 
 use crate::store_bench::Scratch;
+use crate::verify_bench::median;
 
-/// One LoRa run: Lichen's or the Android pacing at a loss rate.
+/// Rounds of `--ws`.
+const ROUNDS: usize = 3;
+/// Group size of the batch-verification baseline of `--ws` (the node's burst size).
+const BATCH_BASELINE: usize = 256;
+
+/// One LoRa run of Lichen's engines, with their own timers or the Android app's, at a loss
+/// rate.
 fn lora_run(pacing: Pacing, loss: f64) -> Result<SimReport> {
     let plan = Plan::by_name("EU868.a").context("plan EU868.a")?;
     let cfg = SimConfig {
@@ -39,12 +49,12 @@ fn lora_run(pacing: Pacing, loss: f64) -> Result<SimReport> {
     Ok(net::run(&cfg)?)
 }
 
-/// `lichen bench --lora`: the four runs of the LoRa table in `docs/BENCHMARKS.md`.
+/// `lichen-bench bench --lora`: the four runs of the LoRa table in `docs/BENCHMARKS.md`.
 pub fn run_lora(json_out: bool) -> Result<Value> {
     let mut rows = Vec::new();
     for (name, pacing) in [
         ("lichen", Pacing::Lichen),
-        ("android_reference", Pacing::AndroidReference),
+        ("lichen_android_timers", Pacing::AndroidReference),
     ] {
         for loss in [0.0, 0.1] {
             let r = lora_run(pacing, loss)?;
@@ -70,10 +80,10 @@ pub fn run_lora(json_out: bool) -> Result<Value> {
     if json_out {
         outln!("{out}")?;
     } else {
-        outln!("pacing              loss  airtime/needed  sim time   frames  converged")?;
+        outln!("pacing                 loss  airtime/needed  sim time   frames  converged")?;
         for r in &rows {
             outln!(
-                "{:<19} {:>4.0}%  {:>14.2}  {:>7.0} s  {:>7}  {}",
+                "{:<22} {:>4.0}%  {:>14.2}  {:>7.0} s  {:>7}  {}",
                 r["pacing"].as_str().unwrap_or(""),
                 r["loss"].as_f64().unwrap_or(0.0) * 100.0,
                 r["airtime_ratio"].as_f64().unwrap_or(0.0),
@@ -86,36 +96,83 @@ pub fn run_lora(json_out: bool) -> Result<Value> {
     Ok(out)
 }
 
-/// Raw ed25519 single verification of every entry in `store`'s feeds; entries per second.
-fn raw_verify(store: &dyn Store, fids: &[FeedId]) -> Result<f64> {
-    let net = Network::deployed();
-    let mut work = Vec::new();
-    for fid in fids {
-        let key = fid.key()?;
-        let last = store.frontier(fid)?.map_or(0, |f| f.seq);
-        let mut prev = first_prev(fid);
-        for seq in 1..=last {
-            let stored = store.entry(fid, seq)?.context("entry missing")?;
-            let mut msg = Name::new(&net, fid, seq, &prev).as_bytes().to_vec();
-            msg.extend_from_slice(&stored.entry.bytes()[..56]);
-            prev = stored.mid;
-            work.push((
-                key.clone(),
-                msg,
-                Signature::from_bytes(stored.entry.signature()),
-            ));
+/// Every entry of the feeds as the baselines verify it, prepared once before any timing.
+struct Work {
+    net: Network,
+    entries: Vec<WorkEntry>,
+}
+
+struct WorkEntry {
+    key: FeedKey,
+    seq: u32,
+    prev: Mid,
+    pkt: [u8; PKT_LEN],
+    /// `name ‖ pkt[0:56]`: what the signature covers.
+    msg: Vec<u8>,
+    sig: Signature,
+}
+
+impl Work {
+    fn new(store: &dyn Store, fids: &[FeedId]) -> Result<Work> {
+        let net = Network::deployed();
+        let mut entries = Vec::new();
+        for fid in fids {
+            let key = fid.key()?;
+            let last = store.frontier(fid)?.map_or(0, |f| f.seq);
+            let mut prev = first_prev(fid);
+            for seq in 1..=last {
+                let stored = store.entry(fid, seq)?.context("entry missing")?;
+                let mut msg = Name::new(&net, fid, seq, &prev).as_bytes().to_vec();
+                msg.extend_from_slice(&stored.entry.bytes()[..56]);
+                entries.push(WorkEntry {
+                    key: key.clone(),
+                    seq,
+                    prev,
+                    pkt: *stored.entry.bytes(),
+                    msg,
+                    sig: Signature::from_bytes(stored.entry.signature()),
+                });
+                prev = stored.mid;
+            }
         }
+        Ok(Work { net, entries })
     }
-    let start = Instant::now();
-    for (key, msg, sig) in &work {
-        if std::hint::black_box(key.verifying_key())
-            .verify(std::hint::black_box(msg), sig)
-            .is_err()
-        {
-            bail!("baseline signature failed");
+
+    /// Raw ed25519 single verification of every entry; entries per second.
+    fn raw_verify(&self) -> Result<f64> {
+        let start = Instant::now();
+        for e in &self.entries {
+            if black_box(e.key.verifying_key())
+                .verify(black_box(&e.msg), &e.sig)
+                .is_err()
+            {
+                bail!("baseline signature failed");
+            }
         }
+        Ok(self.entries.len() as f64 / start.elapsed().as_secs_f64())
     }
-    Ok(work.len() as f64 / start.elapsed().as_secs_f64())
+
+    /// `entry::verify_batch` (DMX, signature, MID) of every entry in groups of
+    /// [`BATCH_BASELINE`], the way the engine verifies a burst; entries per second.
+    fn batch_verify(&self) -> Result<f64> {
+        let items: Vec<BatchItem<'_>> = self
+            .entries
+            .iter()
+            .map(|e| BatchItem {
+                key: &e.key,
+                seq: e.seq,
+                prev: e.prev,
+                pkt: &e.pkt,
+            })
+            .collect();
+        let start = Instant::now();
+        for group in items.chunks(BATCH_BASELINE) {
+            for r in verify_batch(&self.net, black_box(group)) {
+                black_box(r.context("batch baseline entry failed")?);
+            }
+        }
+        Ok(self.entries.len() as f64 / start.elapsed().as_secs_f64())
+    }
 }
 
 /// Whether `store` holds every feed of `source` with every chunk.
@@ -148,8 +205,10 @@ fn ws_round(a: &Node, addr: &str, fids: &[FeedId], entries: u64) -> Result<f64> 
     Ok(entries as f64 / took)
 }
 
-/// `lichen bench --ws`: two fresh nodes on WebSocket loopback, `entries` entries in two
-/// feeds, half of them with side chains; the median of three rounds.
+/// `lichen-bench bench --ws`: two fresh nodes on WebSocket loopback, `entries` entries in two
+/// feeds, half of them with side chains; three rounds, each beside both baselines (raw
+/// ed25519 single verification, and `entry::verify_batch` as the engine verifies bursts)
+/// measured right before it, so that load on the machine hits round and baselines alike.
 pub fn run_ws(json_out: bool, entries: u32) -> Result<Value> {
     let dir = Scratch::new("ws-a")?;
     let sa: Arc<dyn Store> = Arc::new(SledStore::open(&dir.0)?);
@@ -163,25 +222,41 @@ pub fn run_ws(json_out: bool, entries: u32) -> Result<Value> {
     }
     sa.flush()?;
     let total = u64::from(entries / 2) * 2;
-    let baseline = raw_verify(sa.as_ref(), &fids)?;
+    let work = Work::new(sa.as_ref(), &fids)?;
+    // Warm-up of both baselines.
+    work.raw_verify()?;
+    work.batch_verify()?;
     let a = Node::start(sa.clone(), NodeConfig::default())?;
     for f in &fids {
         a.add_feed(*f)?;
     }
     let addr = a.listen_ws("127.0.0.1:0")?.to_string();
-    let mut rates = Vec::new();
-    for _ in 0..3 {
+    let (mut rates, mut raws, mut batches) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        raws.push(work.raw_verify()?);
+        batches.push(work.batch_verify()?);
         rates.push(ws_round(&a, &addr, &fids, total)?);
     }
     a.shutdown(Duration::from_secs(2));
-    let rate = crate::bench::median(&rates);
+    let paired = |base: &[f64]| -> f64 {
+        let r: Vec<f64> = rates.iter().zip(base).map(|(x, b)| x / b).collect();
+        median(&r)
+    };
+    let (rate, raw, batch) = (median(&rates), median(&raws), median(&batches));
+    let (to_raw, to_batch) = (paired(&raws), paired(&batches));
     let out = json!({
         "entries": total,
         "chunks": chunks,
         "entries_per_s": rate,
         "rounds": rates,
-        "raw_verify_per_s": baseline,
-        "ratio_to_raw_verify": rate / baseline,
+        "raw_verify_per_s": raw,
+        "raw_verify_rounds": raws,
+        "batch_verify_per_s": batch,
+        "batch_verify_rounds": batches,
+        "batch_verify_size": BATCH_BASELINE,
+        "ratio_to_raw_verify": to_raw,
+        "ratio_to_batch_verify": to_batch,
+        "statistic": "median; ratios are medians of per-round ratios",
         "target_entries_per_s": 20_000,
     });
     if json_out {
@@ -189,8 +264,11 @@ pub fn run_ws(json_out: bool, entries: u32) -> Result<Value> {
     } else {
         outln!(
             "WebSocket loopback: {total} entries ({chunks} chunks) replicated at {rate:.0} entries/s \
-             (median of 3; {:.2}x raw ed25519 verify at {baseline:.0}/s; target 20000/s)",
-            rate / baseline
+             (median of {ROUNDS}; target 20000/s)"
+        )?;
+        outln!(
+            "  per round, beside it: {to_raw:.2}x raw ed25519 single verify ({raw:.0}/s), \
+             {to_batch:.2}x entry::verify_batch at {BATCH_BASELINE} ({batch:.0}/s)"
         )?;
     }
     Ok(out)

@@ -11,24 +11,18 @@ mod out;
 
 mod args;
 mod beacon_cmd;
-mod bench;
-mod chat_bench;
 mod chat_cmds;
 mod data;
 mod dongle_cmds;
 mod dongle_emu_cmd;
 mod export_cmds;
 mod feed_cmds;
-mod fill_cmd;
 mod id_cmds;
 mod inspect_cmd;
 mod invite_cmds;
-mod net_bench;
 mod node_cmds;
 mod qr;
 mod relay_cmd;
-mod sim_cmd;
-mod store_bench;
 mod tui;
 
 use std::path::PathBuf;
@@ -95,13 +89,6 @@ enum Command {
     Export(export_cmds::ExportArgs),
     /// Read feeds in the tinySSB reference layout into the store, verifying everything.
     Import(export_cmds::ImportArgs),
-    /// Run engines on a simulated LoRa channel and report airtime and convergence.
-    Sim(sim_cmd::SimArgs),
-    /// Author synthetic feeds with deterministic identities (tests, demos, benchmarks).
-    #[command(hide = true)]
-    Fill(fill_cmd::FillArgs),
-    /// Measure speed against baselines taken in the same run.
-    Bench(bench::BenchArgs),
     /// Pair with a tinySSB LoRa dongle over Bluetooth LE: scan, pair, status, unpair.
     Dongle(dongle_cmds::DongleArgs),
     /// Run an emulated tinySSB LoRa dongle (BLE side on a local socket, LoRa over UDP).
@@ -109,10 +96,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The storage benchmark re-runs this binary as a writer it can kill.
-    if let Some(code) = store_bench::child_main() {
-        return code;
-    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LICHEN_LOG")
@@ -143,19 +126,6 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect_cmd::inspect(&data, a),
         Command::Export(a) => export_cmds::export(&data, a),
         Command::Import(a) => export_cmds::import(&data, a),
-        Command::Bench(a) if a.lora => net_bench::run_lora(a.json).map(|_| ExitCode::SUCCESS),
-        Command::Bench(a) if a.ws => {
-            net_bench::run_ws(a.json, a.ws_entries).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(a) if a.chat => {
-            chat_bench::run_chat(a.messages, a.json).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(a) if a.storage => {
-            store_bench::run_storage(a.json).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Sim(a) => sim_cmd::sim(a),
-        Command::Fill(a) => fill_cmd::fill(&data, a),
-        Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Dongle(a) => dongle_cmds::dongle(&data, a),
         Command::DongleEmu(a) => dongle_emu_cmd::run(a),
     };
