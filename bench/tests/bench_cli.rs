@@ -25,7 +25,10 @@ fn stderr(o: &Output) -> String {
 fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", stderr(o));
     let text = String::from_utf8_lossy(&o.stdout);
-    let line = text.lines().find(|l| l.starts_with('{')).expect("a JSON line");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON line");
     serde_json::from_str(line).unwrap()
 }
 
@@ -84,9 +87,15 @@ fn bad_numbers_are_usage_errors() {
     // Numbers that parse but mean nothing are errors with a message, not panics.
     for (args, why) in [
         (&["sim", "--nodes", "1", "--entries", "1"][..], "node"),
-        (&["sim", "--nodes", "4000000000", "--entries", "1"], "--nodes"),
+        (
+            &["sim", "--nodes", "4000000000", "--entries", "1"],
+            "--nodes",
+        ),
         (&["sim", "--plan", "MARS.a", "--entries", "1"], "--plan"),
-        (&["sim", "--topology", "ring", "--entries", "1"], "--topology"),
+        (
+            &["sim", "--topology", "ring", "--entries", "1"],
+            "--topology",
+        ),
         (&["bench", "--rounds", "0"], "--rounds"),
         (&["bench", "--feeds", "0"], "--feeds"),
         (&["bench", "--sizes", "0"], "batch sizes"),
@@ -114,7 +123,10 @@ fn fill_writes_feeds_into_an_existing_data_directory_only() {
     assert!(!typo.exists(), "fill created {}", typo.display());
 
     let data = data_dir(dir.path());
-    let o = run(&data, &["fill", "--feeds", "2", "--entries", "30", "--seed", "7"]);
+    let o = run(
+        &data,
+        &["fill", "--feeds", "2", "--entries", "30", "--seed", "7"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let refs: Vec<String> = String::from_utf8(o.stdout)
         .unwrap()
@@ -136,14 +148,26 @@ fn sim_converges_and_reports_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(
         dir.path(),
-        &["sim", "--nodes", "3", "--entries", "12", "--loss", "0.1", "--json"],
+        &[
+            "sim",
+            "--nodes",
+            "3",
+            "--entries",
+            "12",
+            "--loss",
+            "0.1",
+            "--json",
+        ],
     );
     let r = json(&o);
     assert_eq!(r["converged"], true, "{r}");
     assert_eq!(r["plan"], "EU868.a");
     let ratio = r["airtime_ratio"].as_f64().unwrap();
     assert!(ratio >= 1.0, "{r}");
-    assert!(r["lost"].as_u64().unwrap() > 0, "10 % loss lost nothing: {r}");
+    assert!(
+        r["lost"].as_u64().unwrap() > 0,
+        "10 % loss lost nothing: {r}"
+    );
 }
 
 /// The WebSocket figure stands beside baselines measured in its own rounds: one raw ed25519
@@ -151,7 +175,10 @@ fn sim_converges_and_reports_in_json() {
 #[test]
 fn ws_bench_measures_its_baselines_beside_every_round() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(dir.path(), &["bench", "--ws", "--ws-entries", "200", "--json"]);
+    let o = run(
+        dir.path(),
+        &["bench", "--ws", "--ws-entries", "200", "--json"],
+    );
     let r = json(&o);
     assert_eq!(r["entries"], 200, "{r}");
     let rounds = r["rounds"].as_array().unwrap().len();

@@ -222,7 +222,11 @@ mod tests {
                 "post {seq}: ts {} is not unix seconds",
                 tav.ts
             );
-            assert!(tav.ts > last_ts, "post {seq}: ts {} not after {last_ts}", tav.ts);
+            assert!(
+                tav.ts > last_ts,
+                "post {seq}: ts {} not after {last_ts}",
+                tav.ts
+            );
             last_ts = tav.ts;
             let cs = store.chunks(&fid, seq).unwrap();
             with_chunks += usize::from(!cs.is_empty());
@@ -230,7 +234,10 @@ mod tests {
                 assert!(chunks.insert(ch), "post {seq} repeats a chunk");
             }
         }
-        assert!(with_chunks >= 20, "only {with_chunks} posts have side chains");
+        assert!(
+            with_chunks >= 20,
+            "only {with_chunks} posts have side chains"
+        );
         assert_eq!(packets, 60 + chunks.len() as u64);
     }
 }

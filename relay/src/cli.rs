@@ -116,7 +116,11 @@ pub fn is_closed_stdout(e: &anyhow::Error) -> bool {
 pub fn run(args: &RelayArgs) -> Result<()> {
     let config = args.config()?;
     let tls = config.tls.is_some();
-    let (scheme, web) = if tls { ("wss", "https") } else { ("ws", "http") };
+    let (scheme, web) = if tls {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     config.validate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,7 +190,15 @@ mod tests {
 
     #[test]
     fn whole_seconds_take_only_whole_numbers_up_to_ten_years() {
-        for bad in ["-1", "inf", "NaN", "1e30", "", "1.5", "18446744073709551615"] {
+        for bad in [
+            "-1",
+            "inf",
+            "NaN",
+            "1e30",
+            "",
+            "1.5",
+            "18446744073709551615",
+        ] {
             assert!(whole_seconds(bad).is_err(), "{bad}");
         }
         assert_eq!(whole_seconds("60").unwrap(), 60);

@@ -16,7 +16,13 @@ fn relay() -> Command {
 #[test]
 fn listens_then_stops_on_sigterm_with_its_totals() {
     let mut child = relay()
-        .args(["--listen", "127.0.0.1:0", "--json", "--shutdown-timeout", "1"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--json",
+            "--shutdown-timeout",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -54,7 +60,12 @@ fn listens_then_stops_on_sigterm_with_its_totals() {
 
 #[test]
 fn bad_numbers_and_bad_files_are_errors_not_panics() {
-    for opt in ["--wait-timeout", "--idle-timeout", "--shutdown-timeout", "--max-frame"] {
+    for opt in [
+        "--wait-timeout",
+        "--idle-timeout",
+        "--shutdown-timeout",
+        "--max-frame",
+    ] {
         for bad in ["-1", "inf", "NaN", "1e30", "ten"] {
             let o = relay()
                 .args(["--listen", "127.0.0.1:0", &format!("{opt}={bad}")])
@@ -81,5 +92,8 @@ fn bad_numbers_and_bad_files_are_errors_not_panics() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.starts_with("error: ") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.starts_with("error: ") && !err.contains("panicked"),
+        "{err}"
+    );
 }
