@@ -128,6 +128,7 @@ pub fn run(args: &RelayArgs) -> Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
+        let stop = StopSignal::install()?;
         let relay = Relay::bind(config)
             .await
             .with_context(|| format!("starting the relay on {}", args.listen))?;
@@ -142,7 +143,7 @@ pub fn run(args: &RelayArgs) -> Result<()> {
                 "relay listening on {scheme}://{addr} (metrics: {web}://{addr}/metrics)"
             ))?;
         }
-        stop_signal().await?;
+        stop.wait().await?;
         tracing::info!("stop requested; shutting down");
         let m = relay.metrics();
         relay.shutdown().await;
@@ -163,23 +164,49 @@ pub fn run(args: &RelayArgs) -> Result<()> {
     })
 }
 
-/// Resolves on Ctrl-C, or on SIGTERM where there is one.
-async fn stop_signal() -> Result<()> {
+/// Ctrl-C and (where there is one) SIGTERM, listened for from the moment this is made: a
+/// stop signal that comes right after the "listening" line is a clean stop, not the default
+/// action of the signal (which would end the process without closing anyone).
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    /// Installs the handlers (inside the runtime).
+    fn install() -> Result<StopSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignal {
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+                int: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+            })
         }
-        Ok(())
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignal {})
+        }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("listening for Ctrl-C")
+
+    /// Resolves on the first stop signal.
+    async fn wait(mut self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .context("listening for Ctrl-C")
+        }
     }
 }
 
