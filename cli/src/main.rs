@@ -14,18 +14,9 @@ mod out;
 mod args;
 mod commands;
 mod data;
-mod fill_store;
 mod qr;
-mod tui;
-
-// Not user commands: they leave this binary for the bench crate and the relay binary.
-mod bench;
-mod chat_bench;
-mod fill_cmd;
-mod net_bench;
 mod relay_cmd;
-mod sim_cmd;
-mod store_bench;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -91,13 +82,6 @@ enum Command {
     Export(export::ExportArgs),
     /// Read feeds in the tinySSB reference layout into the store, verifying everything.
     Import(import::ImportArgs),
-    /// Run engines on a simulated LoRa channel and report airtime and convergence.
-    Sim(sim_cmd::SimArgs),
-    /// Author synthetic feeds with deterministic identities (tests, demos, benchmarks).
-    #[command(hide = true)]
-    Fill(fill_cmd::FillArgs),
-    /// Measure speed against baselines taken in the same run.
-    Bench(bench::BenchArgs),
     /// Pair with a tinySSB LoRa dongle over Bluetooth LE: scan, pair, status, unpair.
     Dongle(dongle::DongleArgs),
     /// Run an emulated tinySSB LoRa dongle (BLE side on a local socket, LoRa over UDP).
@@ -105,10 +89,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The storage benchmark re-runs this binary as a writer it can kill.
-    if let Some(code) = store_bench::child_main() {
-        return code;
-    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LICHEN_LOG")
@@ -139,19 +119,6 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(&data, a),
         Command::Export(a) => export::run(&data, a),
         Command::Import(a) => import::run(&data, a),
-        Command::Bench(a) if a.lora => net_bench::run_lora(a.json).map(|_| ExitCode::SUCCESS),
-        Command::Bench(a) if a.ws => {
-            net_bench::run_ws(a.json, a.ws_entries).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(a) if a.chat => {
-            chat_bench::run_chat(a.messages, a.json).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(a) if a.storage => {
-            store_bench::run_storage(a.json).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Sim(a) => sim_cmd::sim(a),
-        Command::Fill(a) => fill_cmd::fill(&data, a),
-        Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Dongle(a) => dongle::run(&data, a),
         Command::DongleEmu(a) => dongle_emu::run(a),
     };

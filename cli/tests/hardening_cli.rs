@@ -41,19 +41,11 @@ const NUMBER_OPTIONS: &[(&[&str], &str)] = &[
     (&["dongle-emu"], "--loss"),
     (&["dongle", "scan"], "--secs"),
     (&["dongle", "pair", "tinySSB-0000"], "--secs"),
-    (&["sim"], "--loss"),
-    (&["sim"], "--duty"),
-    (&["sim"], "--max-hours"),
-    (&["sim"], "--nodes"),
-    (&["sim"], "--entries"),
     (&["relay", "--listen", "127.0.0.1:0"], "--wait-timeout"),
     (&["relay", "--listen", "127.0.0.1:0"], "--idle-timeout"),
     (&["relay", "--listen", "127.0.0.1:0"], "--shutdown-timeout"),
     (&["relay", "--listen", "127.0.0.1:0"], "--max-frame"),
     (&["messages"], "--limit"),
-    (&["bench"], "--entries"),
-    (&["bench"], "--round-ms"),
-    (&["fill"], "--entries"),
 ];
 
 #[test]
@@ -78,9 +70,7 @@ fn bad_numbers_are_usage_errors_for_every_command() {
     }
     // Out of range for what it means, though a number.
     for (args, why) in [
-        (&["sim", "--loss=1.5"][..], "probability"),
-        (&["sim", "--duty=0"], "percentage"),
-        (&["dongle-emu", "--loss=-0.1"], "probability"),
+        (&["dongle-emu", "--loss=-0.1"][..], "probability"),
         (&["serve", "--timeout=400000000"], "out of range"),
     ] {
         let o = run(&data, args);
@@ -142,8 +132,7 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
     lichen(&data, &["post", "one"]);
     lichen(&data, &["post", "two"]);
     // A feed whose `log --json` is far more than a pipe holds (64 KiB).
-    let filled = lichen(&data, &["fill", "--entries", "300"]);
-    let big = stdout(&filled).trim().to_owned();
+    let big = common::fill(&data, 100, 300);
 
     let (status, err) = with_stdout_closed(&data, &["log", "--feed", &big, "--json"], 1);
     assert!(!err.contains("panicked"), "log --json: {err}");
@@ -446,7 +435,6 @@ fn only_init_creates_a_data_directory() {
         ],
         &["messages"],
         &["post", "hi"],
-        &["fill"],
         &["dongle", "status"],
         &[
             "export",

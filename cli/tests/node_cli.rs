@@ -96,11 +96,9 @@ fn udp_multicast_between_two_network_namespaces() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let a_ref = node_with_posts(&a, 9);
     // Two more feeds of 1000 entries each, half of them with side chains.
-    let filled = lichen(&a, &["fill", "--feeds", "2", "--entries", "1000"]);
-    let filled: Vec<String> = String::from_utf8(filled.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
+    let filled: Vec<String> = [100, 101]
+        .into_iter()
+        .map(|seed| common::fill(&a, seed, 1000))
         .collect();
     lichen(&b, &["init"]);
     let serve = |ns: &str, data: &Path, ip: &str, until: &[&str]| {

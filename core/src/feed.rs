@@ -178,9 +178,66 @@ fn synthetic_content(mut text: String, ts: i64) -> Vec<u8> {
     }
 }
 
-/// A plausible post time in milliseconds (as the Android app writes it): minutes to hours
-/// apart, so consecutive posts differ in every low byte, as real ones do.
+/// A plausible post time in unix seconds, as deployed tinySSB apps write TAV timestamps
+/// (the TAV row of the tinySSB spec): each post up to twenty minutes after the one before,
+/// never earlier, at jittered times so that consecutive posts differ in their low bytes, as
+/// real ones do.
 fn synthetic_ts(seed: u8, i: u32) -> i64 {
-    let jitter = (u64::from(i).wrapping_mul(2_654_435_761) ^ u64::from(seed)) % 3_600_000;
-    1_700_000_000_000 + i64::from(i) * 600_000 + jitter as i64
+    let jitter = (u64::from(i).wrapping_mul(2_654_435_761) ^ u64::from(seed)) % 600;
+    1_700_000_000 + i64::from(i) * 600 + jitter as i64
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::chat::tav::Tav;
+    use crate::store::SledStore;
+
+    /// Synthetic posts carry unix seconds in their TAV timestamp, as the Android app and the
+    /// Python pub write them (milliseconds would show posts in the year 55 000), and still no
+    /// chunk repeats in the feed (a repeated chunk is sent once for many posts and flatters
+    /// every airtime figure measured with these feeds).
+    #[test]
+    fn synthetic_posts_have_unix_seconds_and_no_repeated_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let net = Network::deployed();
+        let (fid, packets) = author_synthetic(&store, &net, 7, 60).unwrap();
+        // 2000-01-01 and 2100-01-01 in unix seconds.
+        let plausible = 946_684_800..=4_102_444_800_i64;
+        let mut chunks = HashSet::new();
+        let mut with_chunks = 0;
+        let mut last_ts = 0;
+        for seq in 1..=60 {
+            let Some(Content::Complete(c)) = content(&store, &fid, seq).unwrap() else {
+                panic!("post {seq} is not complete");
+            };
+            let tav = Tav::decode(&c).unwrap();
+            assert!(
+                plausible.contains(&tav.ts),
+                "post {seq}: ts {} is not unix seconds",
+                tav.ts
+            );
+            assert!(
+                tav.ts > last_ts,
+                "post {seq}: ts {} not after {last_ts}",
+                tav.ts
+            );
+            last_ts = tav.ts;
+            let cs = store.chunks(&fid, seq).unwrap();
+            with_chunks += usize::from(!cs.is_empty());
+            for ch in cs {
+                assert!(chunks.insert(ch), "post {seq} repeats a chunk");
+            }
+        }
+        assert!(
+            with_chunks >= 20,
+            "only {with_chunks} posts have side chains"
+        );
+        assert_eq!(packets, 60 + chunks.len() as u64);
+    }
 }

@@ -30,8 +30,10 @@
 //! `http` (request head, upgrade, plain answers), `reader` / `writer` (the
 //! two halves of a WebSocket), `table` (the matchmaker behind a lock),
 //! `handle` (what connections see of each other), `notice` (notice frames),
-//! `limits`, `metrics`, `config`, `tls`, and [`load`] (the load test).
+//! `limits`, `metrics`, `config`, `tls`, [`load`] (the load test) and [`cli`] (the command
+//! line of the `lichen-relay` binary and of `lichen relay`).
 
+pub mod cli;
 mod config;
 mod conn;
 mod error;

@@ -49,6 +49,19 @@ pub fn my_ref(data: &Path) -> String {
         .to_owned()
 }
 
+/// Authors a synthetic feed of `entries` public posts (every other one with a side chain) by
+/// the identity with seed `seed` into the store of `data`, as `lichen-bench fill` does, and
+/// makes it a member; returns its `@….ed25519` ref. No `lichen` process may hold the store.
+pub fn fill(data: &Path, seed: u8, entries: u32) -> String {
+    use lichen::store::{SledStore, Store};
+    let store = SledStore::open(&data.join("store")).unwrap();
+    let net = lichen::wire::network::Network::deployed();
+    let (fid, _) = lichen::feed::author_synthetic(&store, &net, seed, entries).unwrap();
+    store.add_member(&fid).unwrap();
+    store.flush().unwrap();
+    fid.to_ref()
+}
+
 /// A test that cannot run on this machine: fails under CI (`CI=true`), else says why and
 /// lets the caller return.
 pub fn cannot_run_here(why: &str) {

@@ -35,7 +35,8 @@ pub enum Topology {
 pub enum Pacing {
     /// Lichen's LoRa profile: airtime-paced, chunks pushed, duty cycle enforced.
     Lichen,
-    /// The deployed Android app: one packet per second, WANT every 5 s, credit 5.
+    /// Lichen's engine with the deployed Android app's timers: one packet per second, WANT
+    /// every 5 s, credit 5, no repair, no stash. The app's own engine is not simulated.
     AndroidReference,
 }
 

@@ -9,7 +9,7 @@ use lichen::wire::network::Network;
 
 use crate::data::DataDir;
 
-/// Options of `lichen fill`.
+/// Options of `lichen-bench fill`.
 #[derive(Debug, clap::Args)]
 pub struct FillArgs {
     /// Number of feeds.

@@ -1,4 +1,4 @@
-//! `lichen bench`: how fast log entries are validated, against raw ed25519 on the same machine.
+//! `lichen-bench bench`: how fast log entries are validated, against raw ed25519 on the same machine.
 //!
 //! Validating a tinySSB entry is one SHA-256 of the hidden 66-byte name (the DMX), one ed25519
 //! signature check over `name ‖ packet[0:56]` (122 bytes) and one SHA-256 of `name ‖ packet`
@@ -52,7 +52,7 @@ pub enum Only {
     Batch,
 }
 
-/// Options of `lichen bench`.
+/// Options of `lichen-bench bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Entries prepared and validated per pass, spread evenly over the feeds.
@@ -568,7 +568,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         return Ok(());
     }
 
-    outln!("lichen bench: entry verification (release build expected)")?;
+    outln!("lichen-bench bench: entry verification (release build expected)")?;
     outln!(
         "  cpu: {} ({threads} threads available, benchmark is single-threaded)",
         cpu.as_deref().unwrap_or("unknown")

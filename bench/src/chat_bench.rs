@@ -1,4 +1,4 @@
-//! `lichen bench --chat`: the chat service with a large history.
+//! `lichen-bench bench --chat`: the chat service with a large history.
 //!
 //! Builds a store of `--messages` chat messages (default 100 000) spread over 100 chats — the
 //! public channel, notes-to-self, 20 one-to-one chats and 78 groups of 3 to 6 people, private
@@ -38,7 +38,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::bench::median;
+use crate::verify_bench::median;
 
 const CHATS: usize = 100;
 const PEOPLE: usize = 20;

@@ -6,7 +6,10 @@ use anyhow::Context;
 use lichen::lora::{DutyLimit, Plan};
 use lichen::sim::net::{self, Pacing, SimConfig, Topology};
 
-/// Options of `lichen sim`.
+/// The most nodes `sim` runs.
+const MAX_NODES: usize = 1000;
+
+/// Options of `lichen-bench sim`.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// Number of nodes (node 0 authors every feed).
@@ -33,7 +36,8 @@ pub struct SimArgs {
     /// Seed of the medium and the engines.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Use the deployed Android app's pacing (1 packet/s, WANT every 5 s, credit 5).
+    /// Give Lichen's engines the deployed Android app's timers (1 packet/s, WANT every 5 s,
+    /// credit 5, no repair, no stash); the app's own engine is not simulated.
     #[arg(long)]
     android_pacing: bool,
     /// Partition: the first K nodes cannot hear the rest until this many seconds.
@@ -47,8 +51,15 @@ pub struct SimArgs {
     json: bool,
 }
 
-/// `lichen sim`.
+/// `lichen-bench sim`.
 pub fn sim(args: &SimArgs) -> anyhow::Result<ExitCode> {
+    // Each node is an engine with its own store: a typo such as 10000000 must not try to
+    // allocate them all.
+    anyhow::ensure!(
+        args.nodes <= MAX_NODES,
+        "--nodes must be at most {MAX_NODES}, not {}",
+        args.nodes
+    );
     let plan: Plan = args.plan.parse().context("--plan")?;
     let topology = match args.topology.as_str() {
         "line" => Topology::Line,

@@ -1,12 +1,14 @@
-//! `lichen bench --storage`: how fast and how compactly the store keeps entries.
+//! `lichen-bench bench --storage`: how fast and how compactly the store keeps entries.
 //!
 //! Three figures, each against a target:
 //!
 //! * **ingest**: entries validated (DMX, signature and message id through
 //!   `entry::verify_batch`) **and durably stored** (`append_batch`, then `flush` per group)
 //!   per second, as a ratio to raw ed25519 single verification of the same 122-byte messages
-//!   measured in the same rounds (as in `lichen bench`). Target ≥ 1.0 with `flush` at the
-//!   group size a node uses (256). Also measured: other group sizes, `sync` (power-loss
+//!   measured in the same rounds (as in `lichen-bench bench`). Target ≥ 1.0 with `flush` at the
+//!   group size a node uses (256). The ratio benefits from batch verification, so a second
+//!   baseline stands beside it: `entry::verify_batch` alone at the node's group size, storing
+//!   nothing, in the same rounds. Also measured: other group sizes, `sync` (power-loss
 //!   durable) instead of `flush`, and ingest with side-chain chunks (hash-checked and stored).
 //! * **disk**: bytes on disk per stored entry ÷ 120 with 100 000 entries of 20 feeds. Entries
 //!   are counted with everything the store keeps for them (records with their message ids,
@@ -39,7 +41,7 @@ use lichen::wire::sidechain::{Chain20, Reassembly};
 use lichen::wire::{Mid, PKT_LEN};
 use lichen::{FeedId, FeedKey, Identity};
 
-use crate::bench::median;
+use crate::verify_bench::median;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -84,7 +86,7 @@ struct Corpus {
     items: Vec<Item>,
 }
 
-/// Content like `lichen bench`'s: mostly short texts, some side chains of 1–10 chunks.
+/// Content like `lichen-bench bench`'s: mostly short texts, some side chains of 1–10 chunks.
 fn content(rng: &mut StdRng, feed: usize, seq: u32) -> Vec<u8> {
     let len = match rng.gen_range(0..10) {
         0..=5 => rng.gen_range(4..=26),
@@ -193,6 +195,30 @@ fn raw_verify(c: &Corpus) -> Result<f64> {
     Ok(c.items.len() as f64 / start.elapsed().as_secs_f64())
 }
 
+/// `entry::verify_batch` of the corpus in groups of `group`, storing nothing: the batch
+/// baseline, which shows what storing costs beside what batching gains; entries per second.
+fn batch_verify(c: &Corpus, group: usize) -> Result<f64> {
+    let batch: Vec<BatchItem<'_>> = c
+        .items
+        .iter()
+        .map(|i| {
+            Ok(BatchItem {
+                key: c.keys.get(i.feed).context("key")?,
+                seq: i.seq,
+                prev: i.prev,
+                pkt: i.entry.bytes(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let start = Instant::now();
+    for g in batch.chunks(group) {
+        for r in verify_batch(&c.net, black_box(g)) {
+            black_box(r.context("batch baseline entry failed")?);
+        }
+    }
+    Ok(c.items.len() as f64 / start.elapsed().as_secs_f64())
+}
+
 /// How an ingest pass commits each group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Commit {
@@ -254,6 +280,7 @@ struct Variant {
     chunks: bool,
     rates: Vec<f64>,
     ratios: Vec<f64>,
+    batch_ratios: Vec<f64>,
 }
 
 fn measure_ingest() -> Result<(Value, f64)> {
@@ -274,19 +301,24 @@ fn measure_ingest() -> Result<(Value, f64)> {
         chunks,
         rates: Vec::new(),
         ratios: Vec::new(),
+        batch_ratios: Vec::new(),
     })
     .collect();
-    // Warm-up, then rounds interleaving the baseline with every variant.
+    // Warm-up, then rounds interleaving both baselines with every variant.
     raw_verify(&c)?;
+    batch_verify(&c, NODE_GROUP)?;
     ingest(&c, NODE_GROUP, Commit::Flush, false)?;
-    let mut raw = Vec::new();
+    let (mut raw, mut batched) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let base = raw_verify(&c)?;
         raw.push(base);
+        let batch = batch_verify(&c, NODE_GROUP)?;
+        batched.push(batch);
         for v in &mut variants {
             let r = ingest(&c, v.group, v.commit, v.chunks)?;
             v.rates.push(r);
             v.ratios.push(r / base);
+            v.batch_ratios.push(r / batch);
         }
     }
     let raw_median = median(&raw);
@@ -300,6 +332,7 @@ fn measure_ingest() -> Result<(Value, f64)> {
                 "entries_per_s": median(&v.rates),
                 "ratio": median(&v.rates) / raw_median,
                 "paired_ratio": median(&v.ratios),
+                "paired_ratio_to_batch_verify": median(&v.batch_ratios),
             })
         })
         .collect();
@@ -316,6 +349,8 @@ fn measure_ingest() -> Result<(Value, f64)> {
             "run_per_feed": RUN,
             "rounds": ROUNDS,
             "raw_verify_per_s": raw_median,
+            "batch_verify_per_s": median(&batched),
+            "batch_verify_group": NODE_GROUP,
             "variants": list,
             "ratio": headline,
             "target": TARGET_INGEST,
@@ -479,7 +514,7 @@ fn measure_open() -> Result<(Value, f64, f64)> {
         .any(|l| l == "FLUSHED");
     child.kill().context("killing the writer")?;
     let _ = child.wait();
-    ensure!(flushed, "the writer did not finish (run with a build of `lichen` that calls store_bench::child_main)");
+    ensure!(flushed, "the writer did not finish (run with a build of `lichen-bench` that calls store_bench::child_main)");
     let build_s = build.elapsed().as_secs_f64();
 
     let (killed_s, store) = timed_open(&dir.0)?;
@@ -552,26 +587,29 @@ pub fn run_storage(json_out: bool) -> Result<Value> {
         return Ok(out);
     }
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
-    outln!("lichen bench --storage (release build expected)")?;
+    outln!("lichen-bench bench --storage (release build expected)")?;
     outln!(
-        "  ingest: {} entries of {} feeds in runs of {RUN}, {} rounds; raw ed25519 {:.0}/s",
+        "  ingest: {} entries of {} feeds in runs of {RUN}, {} rounds; raw ed25519 {:.0}/s, \
+         verify_batch at {NODE_GROUP} {:.0}/s",
         ingest["entries"],
         ingest["feeds"],
         ingest["rounds"],
-        ingest["raw_verify_per_s"].as_f64().unwrap_or(0.0)
+        ingest["raw_verify_per_s"].as_f64().unwrap_or(0.0),
+        ingest["batch_verify_per_s"].as_f64().unwrap_or(0.0)
     )?;
     outln!(
-        "    {:>6} {:>6} {:>7} {:>12} {:>8} {:>8}",
+        "    {:>6} {:>6} {:>7} {:>12} {:>8} {:>8} {:>9}",
         "group",
         "commit",
         "chunks",
         "entries/s",
         "vs raw",
-        "paired"
+        "paired",
+        "vs batch"
     )?;
     for v in ingest["variants"].as_array().into_iter().flatten() {
         outln!(
-            "    {:>6} {:>6} {:>7} {:>12.0} {:>7.2}x {:>7.2}x",
+            "    {:>6} {:>6} {:>7} {:>12.0} {:>7.2}x {:>7.2}x {:>8.2}x",
             v["group"].as_u64().unwrap_or(0),
             v["commit"].as_str().unwrap_or(""),
             if v["chunks"].as_bool().unwrap_or(false) {
@@ -582,6 +620,7 @@ pub fn run_storage(json_out: bool) -> Result<Value> {
             v["entries_per_s"].as_f64().unwrap_or(0.0),
             v["ratio"].as_f64().unwrap_or(0.0),
             v["paired_ratio"].as_f64().unwrap_or(0.0),
+            v["paired_ratio_to_batch_verify"].as_f64().unwrap_or(0.0),
         )?;
     }
     outln!(
