@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use tokio::sync::broadcast;
 use tracing::warn;
 
@@ -257,18 +256,11 @@ impl Inner {
     ) -> Result<Message, ChatError> {
         let bad = |what: &str| ChatError::Index(format!("corrupt message record: {what}"));
         let mid = key_mid(key).ok_or_else(|| bad("key"))?;
-        let author: FeedId = rec.a.parse().map_err(|_| bad("author"))?;
+        let author = rec.a;
         let body = match rec.u {
             Some(reason) => MessageBody::Unreadable { reason },
             None => {
-                let voice = match &rec.v {
-                    Some(v) => Some(
-                        base64::engine::general_purpose::STANDARD
-                            .decode(v)
-                            .map_err(|_| bad("voice"))?,
-                    ),
-                    None => None,
-                };
+                let voice = rec.v;
                 let (location, body) = match rec.x.as_deref().map(split_location) {
                     Some((l, b)) => (l.map(str::to_owned), Some(b.to_owned())),
                     None => (None, None),

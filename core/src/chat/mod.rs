@@ -12,6 +12,7 @@ mod gate;
 mod index;
 mod ingest;
 mod inner;
+mod msglog;
 mod other;
 mod search;
 mod service;
