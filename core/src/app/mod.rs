@@ -7,6 +7,7 @@
 //! An imported key may already have entries elsewhere: until its feed has been recovered
 //! from a peer, or the person confirms the key is new, nothing is signed on it ([`KeyIs`]).
 
+mod conversation;
 mod dongle;
 mod error;
 mod events;
@@ -33,6 +34,7 @@ use crate::identity::{FeedId, Identity};
 use crate::node::{Node, NodeConfig};
 use crate::store::Store;
 
+pub use conversation::Conversation;
 pub use error::AppError;
 pub use events::AppEvent;
 pub use key::{KeyIs, UNRECOVERED};
