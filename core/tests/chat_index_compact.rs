@@ -52,7 +52,9 @@ fn post(store: &dyn Store, who: &Identity, chat: &ChatId, text: &str, tips: &[Mi
 }
 
 /// Every chat's full history as (mid, text), newest first.
-fn history(chats: &Chats) -> Vec<(String, Vec<(Mid, String)>)> {
+type History = Vec<(String, Vec<(Mid, String)>)>;
+
+fn history(chats: &Chats) -> History {
     let mut out = Vec::new();
     let mut list = chats.list().unwrap();
     list.sort_by_key(|s| s.id.to_string());
@@ -122,7 +124,7 @@ fn the_index_takes_at_most_300_bytes_per_message() {
 }
 
 /// A history with a late cause (re-ranked), private and public chats, then a reopened index.
-fn setup(dir: &Path) -> (Arc<dyn Store>, Vec<(String, Vec<(Mid, String)>)>) {
+fn setup(dir: &Path) -> (Arc<dyn Store>, History) {
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.join("store")).unwrap());
     let (me, bob, carol) = (person(1), person(2), person(3));
     let group = ChatId::private([*me.fid(), *bob.fid(), *carol.fid()]).unwrap();
@@ -158,7 +160,7 @@ fn setup(dir: &Path) -> (Arc<dyn Store>, Vec<(String, Vec<(Mid, String)>)>) {
     (store, h)
 }
 
-fn reopened(dir: &Path, store: Arc<dyn Store>) -> Vec<(String, Vec<(Mid, String)>)> {
+fn reopened(dir: &Path, store: Arc<dyn Store>) -> History {
     let chats = Chats::open(&dir.join("chats"), store, person(1), cfg()).unwrap();
     history(&chats)
 }

@@ -375,6 +375,7 @@ impl Index {
             pass.texts.clear();
             pass.text_count = 0;
         }
+        self.log.flush()?;
         let len = self.mem()?.len;
         self.meta.insert("log_len", &len.to_be_bytes())?;
         self.meta.insert("pass", &[0])?;
@@ -476,7 +477,7 @@ impl Index {
     fn append(&self, mem: &mut Mem, rec: &LogRec) -> Result<u64, ChatError> {
         let bytes = msglog::encode(rec);
         let at = mem.len;
-        self.log.append(&bytes)?;
+        self.log.append(at, &bytes)?;
         mem.len += bytes.len() as u64;
         Ok(at)
     }

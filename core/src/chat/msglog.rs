@@ -77,9 +77,16 @@ pub(crate) fn encode(r: &LogRec) -> Vec<u8> {
             body.extend_from_slice(&m.rec.s.to_be_bytes());
             body.extend_from_slice(&m.mid.0);
             body.extend_from_slice(&m.rec.a.0);
-            let flags = u8::from(m.rec.x.is_some()) * F_TEXT
-                | u8::from(m.rec.v.is_some()) * F_VOICE
-                | u8::from(m.rec.u.is_some()) * F_UNREADABLE;
+            let mut flags = 0;
+            for (has, f) in [
+                (m.rec.x.is_some(), F_TEXT),
+                (m.rec.v.is_some(), F_VOICE),
+                (m.rec.u.is_some(), F_UNREADABLE),
+            ] {
+                if has {
+                    flags |= f;
+                }
+            }
             body.push(flags);
             let prevs = &m.prevs[..m.prevs.len().min(MAX_PREVS)];
             body.push(prevs.len() as u8);
@@ -198,10 +205,22 @@ pub(crate) fn decode(b: &[u8]) -> Option<(LogRec, usize)> {
 pub(crate) enum MsgLog {
     File {
         path: PathBuf,
-        file: Mutex<Option<std::fs::File>>,
+        state: Mutex<FileState>,
     },
     Memory(Mutex<Vec<u8>>),
 }
+
+/// The open file and the records appended since the last flush.
+#[derive(Default)]
+pub(crate) struct FileState {
+    file: Option<std::fs::File>,
+    /// Records not yet written, starting at byte `buf_at` of the log.
+    buf: Vec<u8>,
+    buf_at: u64,
+}
+
+/// Appended records are written in one go once this many are buffered (and at each flush).
+const BUF_MAX: usize = 1 << 20;
 
 fn io_err(p: &Path, e: std::io::Error) -> ChatError {
     ChatError::Index(format!("{}: {e}", p.display()))
@@ -211,23 +230,52 @@ fn poisoned() -> ChatError {
     ChatError::Index("lock poisoned".into())
 }
 
+impl FileState {
+    fn file(&mut self, path: &Path) -> Result<&mut std::fs::File, ChatError> {
+        if self.file.is_none() {
+            self.file = Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .read(true)
+                    .open(path)
+                    .map_err(|e| io_err(path, e))?,
+            );
+        }
+        self.file.as_mut().ok_or_else(poisoned)
+    }
+
+    fn flush(&mut self, path: &Path) -> Result<(), ChatError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        self.file(path)?
+            .write_all(&buf)
+            .map_err(|e| io_err(path, e))
+    }
+}
+
 impl MsgLog {
     /// The log in `path` (opened on first use).
     pub fn file(path: PathBuf) -> MsgLog {
         MsgLog::File {
             path,
-            file: Mutex::new(None),
+            state: Mutex::new(FileState::default()),
         }
     }
 
     /// Every byte of the log (empty if there is none).
     pub fn read_all(&self) -> Result<Vec<u8>, ChatError> {
         match self {
-            MsgLog::File { path, .. } => match std::fs::read(path) {
-                Ok(b) => Ok(b),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-                Err(e) => Err(io_err(path, e)),
-            },
+            MsgLog::File { path, state } => {
+                state.lock().map_err(|_| poisoned())?.flush(path)?;
+                match std::fs::read(path) {
+                    Ok(b) => Ok(b),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                    Err(e) => Err(io_err(path, e)),
+                }
+            }
             MsgLog::Memory(m) => Ok(m.lock().map_err(|_| poisoned())?.clone()),
         }
     }
@@ -235,9 +283,8 @@ impl MsgLog {
     /// Cuts the log to `len` bytes (records of a pass the database does not remember).
     pub fn truncate(&self, len: u64) -> Result<(), ChatError> {
         match self {
-            MsgLog::File { path, file } => {
-                let mut g = file.lock().map_err(|_| poisoned())?;
-                *g = None;
+            MsgLog::File { path, state } => {
+                *state.lock().map_err(|_| poisoned())? = FileState::default();
                 std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
@@ -254,8 +301,8 @@ impl MsgLog {
     /// Forgets every record.
     pub fn clear(&self) -> Result<(), ChatError> {
         match self {
-            MsgLog::File { path, file } => {
-                *file.lock().map_err(|_| poisoned())? = None;
+            MsgLog::File { path, state } => {
+                *state.lock().map_err(|_| poisoned())? = FileState::default();
                 match std::fs::remove_file(path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(path, e)),
                     _ => Ok(()),
@@ -268,25 +315,20 @@ impl MsgLog {
         }
     }
 
-    /// Appends a record at `at` (the log's length, kept by the caller).
-    pub fn append(&self, bytes: &[u8]) -> Result<(), ChatError> {
+    /// Appends a record that starts at byte `at` of the log (its length, kept by the
+    /// caller). Buffered: [`MsgLog::flush`] writes it.
+    pub fn append(&self, at: u64, bytes: &[u8]) -> Result<(), ChatError> {
         match self {
-            MsgLog::File { path, file } => {
-                let mut g = file.lock().map_err(|_| poisoned())?;
-                if g.is_none() {
-                    *g = Some(
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .read(true)
-                            .open(path)
-                            .map_err(|e| io_err(path, e))?,
-                    );
+            MsgLog::File { path, state } => {
+                let mut g = state.lock().map_err(|_| poisoned())?;
+                if g.buf.is_empty() {
+                    g.buf_at = at;
                 }
-                match g.as_mut() {
-                    Some(f) => f.write_all(bytes).map_err(|e| io_err(path, e)),
-                    None => Err(poisoned()),
+                g.buf.extend_from_slice(bytes);
+                if g.buf.len() >= BUF_MAX {
+                    g.flush(path)?;
                 }
+                Ok(())
             }
             MsgLog::Memory(m) => {
                 m.lock().map_err(|_| poisoned())?.extend_from_slice(bytes);
@@ -295,23 +337,26 @@ impl MsgLog {
         }
     }
 
+    /// Writes buffered records to the file.
+    pub fn flush(&self) -> Result<(), ChatError> {
+        match self {
+            MsgLog::File { path, state } => state.lock().map_err(|_| poisoned())?.flush(path),
+            MsgLog::Memory(_) => Ok(()),
+        }
+    }
+
     /// The record at byte offset `at`.
     pub fn read_at(&self, at: u64) -> Result<LogRec, ChatError> {
         let bad = || ChatError::Index(format!("damaged message record at {at}"));
         match self {
-            MsgLog::File { path, file } => {
-                let mut g = file.lock().map_err(|_| poisoned())?;
-                if g.is_none() {
-                    *g = Some(
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .read(true)
-                            .open(path)
-                            .map_err(|e| io_err(path, e))?,
-                    );
+            MsgLog::File { path, state } => {
+                let mut g = state.lock().map_err(|_| poisoned())?;
+                if !g.buf.is_empty() && at >= g.buf_at {
+                    let from = usize::try_from(at - g.buf_at).map_err(|_| bad())?;
+                    let b = g.buf.get(from..).ok_or_else(bad)?;
+                    return decode(b).map(|(r, _)| r).ok_or_else(bad);
                 }
-                let f = g.as_ref().ok_or_else(poisoned)?;
+                let f = g.file(path)?;
                 let mut head = [0u8; 4];
                 read_exact_at(f, &mut head, at).map_err(|e| io_err(path, e))?;
                 let n = u32::from_be_bytes(head) as usize;
