@@ -8,6 +8,7 @@
 //! from a peer, or the person confirms the key is new, nothing is signed on it ([`KeyIs`]).
 
 pub mod backup;
+mod conversation;
 mod dongle;
 mod error;
 pub mod event_queue;
@@ -40,6 +41,7 @@ use crate::identity::{FeedId, Identity};
 use crate::node::{Node, NodeConfig};
 use crate::store::Store;
 
+pub use conversation::Conversation;
 pub use error::AppError;
 pub use events::AppEvent;
 pub use key::{KeyIs, UNRECOVERED};

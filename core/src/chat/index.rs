@@ -1,35 +1,44 @@
-//! The chat index: a sled database of its own, derived from the feed logs (and rebuildable
-//! from them) plus a few trees of local-only state (read markers, my aliases for contacts,
-//! how far my feed has been sent and stored).
+//! The chat index: message records in an append-only file (`msgs.log`, see `msglog`), a
+//! small sled database of its own for the keyed state (one record per chat and per feed, the
+//! receipts, local-only trees: read markers, my aliases for contacts, how far my feed has
+//! been sent and stored), and an in-memory order of the messages rebuilt from the file when
+//! the index opens (ADR 0025). All of it is derived from the feed logs and rebuildable from
+//! them, except the local trees.
 //!
-//! Messages of a chat are keyed `chat number ‖ rank ‖ timestamp ‖ seq ‖ message id`, so a page
-//! of history is one reverse range scan. The rank is ScuttleSort's: 0 for a message with no
-//! known cause in the chat, else one more than its highest-ranked cause (its tips). A message
-//! whose cause arrives later is re-keyed, and so are its successors. Order is therefore
-//! causal first, then by the author's clock (whole seconds), then by the entry's sequence
-//! number in its author's feed, then by message id: posts of one author in the same second
-//! keep the order they were written in, and ties between authors stay deterministic.
+//! Messages of a chat are ordered by `chat number ‖ rank ‖ timestamp ‖ seq ‖ message id`, so
+//! a page of history is one reverse range scan. The rank is ScuttleSort's: 0 for a message
+//! with no known cause in the chat, else one more than its highest-ranked cause (its tips). A
+//! message whose cause arrives later is re-keyed (a rank record is appended), and so are its
+//! successors. Order is therefore causal first, then by the author's clock (whole seconds),
+//! then by the entry's sequence number in its author's feed, then by message id: posts of one
+//! author in the same second keep the order they were written in, and ties between authors
+//! stay deterministic.
 //!
 //! Indexing happens in passes ([`Pass`]): chat records are updated in memory during a pass and
 //! written once at its end, with the texts for search appended to `texts.log` (read in one go
-//! by the first search). A marker in `meta` says a pass is under way; an index opened with the
-//! marker set was interrupted mid-pass and is rebuilt from the logs.
+//! by the first search) and the message log's length. A marker in `meta` says a pass is under
+//! way; an index opened with the marker set was interrupted mid-pass and is rebuilt from the
+//! logs, and so is one whose message log is missing, shorter than recorded or damaged.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
 use sled::Tree;
+use tracing::warn;
 
 use crate::chat::chat_id::ChatId;
+pub(crate) use crate::chat::msglog::MsgRec;
+use crate::chat::msglog::{self, LogRec, MsgLog, Stored};
 pub(crate) use crate::chat::texts::push_text;
 use crate::chat::texts::TextLog;
 use crate::chat::types::ChatError;
 use crate::wire::Mid;
 
 /// Bumped when the derived layout changes: the derived trees are then rebuilt from the logs.
-/// (2: the author's sequence number joined the message key, before the message id.)
-const INDEX_VERSION: u32 = 2;
+/// (2: the author's sequence number joined the message key, before the message id;
+/// 3: message records moved to `msgs.log`, the order to memory.)
+const INDEX_VERSION: u32 = 3;
 /// Length of a message key: chat number, rank, timestamp, sequence number, message id.
 pub const MSG_KEY_LEN: usize = 4 + 4 + 8 + 4 + 20;
 /// Tips kept per chat (the newest): bounds what a post carries.
@@ -39,10 +48,6 @@ const MAX_TIPS: usize = 10;
 const DERIVED: &[&str] = &[
     "chats",
     "chatnum",
-    "msgs",
-    "mids",
-    "succ",
-    "pending",
     "progress",
     "incomplete",
     "other",
@@ -54,24 +59,25 @@ const DERIVED: &[&str] = &[
     "meta",
 ];
 
-/// A message as stored in the index.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct MsgRec {
-    /// Author, hex.
-    pub a: String,
-    /// Sequence number.
-    pub s: u32,
-    /// Timestamp.
-    pub t: i64,
-    /// Text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    /// Voice, base64.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub v: Option<String>,
-    /// Why it is unreadable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub u: Option<String>,
+/// Trees of older layouts, dropped when the layout changes.
+const LEGACY: &[&str] = &["msgs", "mids", "succ", "pending"];
+
+/// A message key.
+type Key = [u8; MSG_KEY_LEN];
+
+/// The order of the messages, rebuilt from the message log at open.
+#[derive(Default)]
+struct Mem {
+    /// Message key → offset of its record in the log.
+    order: BTreeMap<Key, u64>,
+    /// Message id → its key.
+    mids: HashMap<Mid, Key>,
+    /// (chat number, cause) → messages that name it as a tip, in that chat.
+    succ: HashMap<(u32, Mid), Vec<Mid>>,
+    /// (chat number, cause not yet indexed) → messages waiting for it.
+    pending: HashMap<(u32, Mid), Vec<Mid>>,
+    /// The log's length.
+    len: u64,
 }
 
 /// A chat's counters and tips.
@@ -112,10 +118,6 @@ pub(crate) struct Index {
     pub db: sled::Db,
     pub chats: Tree,
     pub chatnum: Tree,
-    pub msgs: Tree,
-    pub mids: Tree,
-    pub succ: Tree,
-    pub pending: Tree,
     pub progress: Tree,
     pub incomplete: Tree,
     pub other: Tree,
@@ -125,6 +127,8 @@ pub(crate) struct Index {
     pub iam: Tree,
     pub trust: Tree,
     texts: TextLog,
+    log: MsgLog,
+    mem: RwLock<Mem>,
     pub meta: Tree,
     /// Local: chat id → messages from others counted as read.
     pub read: Tree,
@@ -137,6 +141,11 @@ pub(crate) struct Index {
 pub(crate) fn be32(v: Option<sled::IVec>) -> u32 {
     v.and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
         .map_or(0, u32::from_be_bytes)
+}
+
+fn be64(v: Option<sled::IVec>) -> u64 {
+    v.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 fn mid_at(b: &[u8], at: usize) -> Option<Mid> {
@@ -161,26 +170,76 @@ pub(crate) fn key_mid(key: &[u8]) -> Option<Mid> {
     mid_at(key, 20)
 }
 
-fn msg_key(num: u32, rank: u32, ts: i64, seq: u32, mid: &Mid) -> Vec<u8> {
-    let mut k = Vec::with_capacity(MSG_KEY_LEN);
-    k.extend_from_slice(&num.to_be_bytes());
-    k.extend_from_slice(&rank.to_be_bytes());
-    k.extend_from_slice(&((ts as u64) ^ (1 << 63)).to_be_bytes());
-    k.extend_from_slice(&seq.to_be_bytes());
-    k.extend_from_slice(&mid.0);
+fn msg_key(num: u32, rank: u32, ts: i64, seq: u32, mid: &Mid) -> Key {
+    let mut k = [0u8; MSG_KEY_LEN];
+    k[..4].copy_from_slice(&num.to_be_bytes());
+    k[4..8].copy_from_slice(&rank.to_be_bytes());
+    k[8..16].copy_from_slice(&((ts as u64) ^ (1 << 63)).to_be_bytes());
+    k[16..20].copy_from_slice(&seq.to_be_bytes());
+    k[20..].copy_from_slice(&mid.0);
     k
 }
 
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
+fn with_rank(k: &Key, rank: u32) -> Key {
+    let mut nk = *k;
+    nk[4..8].copy_from_slice(&rank.to_be_bytes());
+    nk
+}
+
+fn poisoned() -> ChatError {
+    ChatError::Index("lock poisoned".into())
+}
+
+impl Mem {
+    /// Files a message record at `at`: its key, and its tips as causes known in its chat or
+    /// still pending. Ranks are not recomputed (the record and later rank records carry them).
+    /// Returns the causes found and the messages that were waiting for this one.
+    fn file(&mut self, m: &Stored, at: u64) -> (Vec<Mid>, Vec<Mid>) {
+        let key = msg_key(m.num, m.rank, m.rec.t, m.rec.s, &m.mid);
+        let mut known = Vec::new();
+        for p in &m.prevs {
+            match self.mids.get(p) {
+                Some(k) if key_num(k) == m.num => {
+                    self.succ.entry((m.num, *p)).or_default().push(m.mid);
+                    known.push(*p);
+                }
+                _ => self.pending.entry((m.num, *p)).or_default().push(m.mid),
+            }
+        }
+        self.order.insert(key, at);
+        self.mids.insert(m.mid, key);
+        let waiting = self.pending.remove(&(m.num, m.mid)).unwrap_or_default();
+        if !waiting.is_empty() {
+            self.succ
+                .entry((m.num, m.mid))
+                .or_default()
+                .extend_from_slice(&waiting);
+        }
+        (known, waiting)
+    }
+
+    /// Sets a message's rank (re-keys it); false if it is unknown.
+    fn set_rank(&mut self, mid: &Mid, rank: u32) -> bool {
+        let Some(k) = self.mids.get(mid).copied() else {
+            return false;
+        };
+        let nk = with_rank(&k, rank);
+        if let Some(at) = self.order.remove(&k) {
+            self.order.insert(nk, at);
+        }
+        self.mids.insert(*mid, nk);
+        true
+    }
 }
 
 impl Index {
-    /// Opens (or creates) the index in `dir`; rebuilds the derived part if its layout is old.
+    /// Opens (or creates) the index in `dir`; rebuilds the derived part if its layout is old
+    /// or its message log is missing or damaged.
     pub fn open(dir: &std::path::Path) -> Result<Index, ChatError> {
         Index::with_db(
             sled::Config::new().path(dir).open()?,
             TextLog::File(dir.join("texts.log")),
+            MsgLog::file(dir.join("msgs.log")),
         )
     }
 
@@ -189,18 +248,15 @@ impl Index {
         Index::with_db(
             sled::Config::new().temporary(true).open()?,
             TextLog::Memory(Mutex::new(Vec::new())),
+            MsgLog::Memory(Mutex::new(Vec::new())),
         )
     }
 
-    fn with_db(db: sled::Db, texts: TextLog) -> Result<Index, ChatError> {
+    fn with_db(db: sled::Db, texts: TextLog, log: MsgLog) -> Result<Index, ChatError> {
         let t = |n: &str| db.open_tree(n);
         let ix = Index {
             chats: t("chats")?,
             chatnum: t("chatnum")?,
-            msgs: t("msgs")?,
-            mids: t("mids")?,
-            succ: t("succ")?,
-            pending: t("pending")?,
             progress: t("progress")?,
             incomplete: t("incomplete")?,
             other: t("other")?,
@@ -210,6 +266,8 @@ impl Index {
             iam: t("iam")?,
             trust: t("trust")?,
             texts,
+            log,
+            mem: RwLock::new(Mem::default()),
             meta: t("meta")?,
             read: t("l_read")?,
             alias: t("l_alias")?,
@@ -218,9 +276,64 @@ impl Index {
         };
         let interrupted = ix.meta.get("pass")?.is_some_and(|v| v.as_ref() != [0]);
         if be32(ix.meta.get("version")?) != INDEX_VERSION || interrupted {
+            for name in LEGACY {
+                ix.db.drop_tree(name)?;
+            }
+            ix.clear_derived()?;
+        } else if let Err(why) = ix.load() {
+            warn!("chat index: {why}; deriving it again from the feed logs");
             ix.clear_derived()?;
         }
         Ok(ix)
+    }
+
+    /// Reads the message log into memory, checking every record's CRC; an error says what
+    /// is wrong (the caller then re-derives the index).
+    fn load(&self) -> Result<(), String> {
+        let want = be64(self.meta.get("log_len").map_err(|e| e.to_string())?);
+        let bytes = self.log.read_all().map_err(|e| e.to_string())?;
+        if (bytes.len() as u64) < want {
+            return Err(format!(
+                "the message log holds {} bytes, {want} were recorded",
+                bytes.len()
+            ));
+        }
+        let mut mem = Mem::default();
+        let mut at = 0usize;
+        while (at as u64) < want {
+            let Some((rec, n)) = bytes.get(at..).and_then(msglog::decode) else {
+                return Err(format!("damaged message record at byte {at}"));
+            };
+            match rec {
+                LogRec::Msg(m) => {
+                    mem.file(&m, at as u64);
+                }
+                LogRec::Rank(mid, rank) => {
+                    if !mem.set_rank(&mid, rank) {
+                        return Err(format!("rank record for an unknown message at {at}"));
+                    }
+                }
+            }
+            at += n;
+        }
+        if at as u64 != want {
+            return Err("the message log's last record overruns its recorded length".into());
+        }
+        if (bytes.len() as u64) > want {
+            // Records of a pass the database does not remember: cut them.
+            self.log.truncate(want).map_err(|e| e.to_string())?;
+        }
+        mem.len = want;
+        *self.mem.write().map_err(|_| "lock poisoned".to_string())? = mem;
+        Ok(())
+    }
+
+    fn mem(&self) -> Result<RwLockReadGuard<'_, Mem>, ChatError> {
+        self.mem.read().map_err(|_| poisoned())
+    }
+
+    fn mem_mut(&self) -> Result<RwLockWriteGuard<'_, Mem>, ChatError> {
+        self.mem.write().map_err(|_| poisoned())
     }
 
     /// Forgets everything derived from the logs (local state stays).
@@ -229,6 +342,8 @@ impl Index {
             self.db.open_tree(name)?.clear()?;
         }
         self.texts.clear()?;
+        self.log.clear()?;
+        *self.mem_mut()? = Mem::default();
         self.meta.insert("version", &INDEX_VERSION.to_be_bytes())?;
         Ok(())
     }
@@ -242,7 +357,8 @@ impl Index {
         Ok(())
     }
 
-    /// Ends a pass: writes its chat records and texts, then clears the marker.
+    /// Ends a pass: writes its chat records, texts and the message log's length, then clears
+    /// the marker.
     pub fn commit(&self, pass: &mut Pass) -> Result<(), ChatError> {
         if !pass.begun {
             return Ok(());
@@ -259,6 +375,9 @@ impl Index {
             pass.texts.clear();
             pass.text_count = 0;
         }
+        self.log.flush()?;
+        let len = self.mem()?.len;
+        self.meta.insert("log_len", &len.to_be_bytes())?;
         self.meta.insert("pass", &[0])?;
         pass.begun = false;
         Ok(())
@@ -266,11 +385,7 @@ impl Index {
 
     /// How many texts the index has recorded for search.
     pub fn text_count(&self) -> Result<u64, ChatError> {
-        Ok(self
-            .meta
-            .get("texts")?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes))
+        Ok(be64(self.meta.get("texts")?))
     }
 
     /// The texts for search: `len (u32 BE) ‖ ts (i64 BE) ‖ mid (20) ‖ lower-case text`
@@ -284,6 +399,22 @@ impl Index {
         self.texts.replace(bytes)?;
         self.meta.insert("texts", &count.to_be_bytes())?;
         Ok(())
+    }
+
+    /// The texts of every message, as `read_texts` gives them, and how many.
+    pub fn texts_from_messages(&self) -> Result<(Vec<u8>, u64), ChatError> {
+        let offsets: Vec<u64> = self.mem()?.order.values().copied().collect();
+        let mut bytes = Vec::new();
+        let mut n = 0u64;
+        for at in offsets {
+            if let LogRec::Msg(m) = self.log.read_at(at)? {
+                if let Some(x) = &m.rec.x {
+                    push_text(&mut bytes, m.rec.t, &m.mid, x);
+                    n += 1;
+                }
+            }
+        }
+        Ok((bytes, n))
     }
 
     /// The chat's record as the pass sees it (created if new).
@@ -333,52 +464,71 @@ impl Index {
             .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
     }
 
-    /// Adds a message; returns false if it is already indexed, else the messages that moved
+    /// The key of an indexed message.
+    pub fn key_of(&self, mid: &Mid) -> Result<Option<Vec<u8>>, ChatError> {
+        Ok(self.mem()?.mids.get(mid).map(|k| k.to_vec()))
+    }
+
+    /// Whether a message is indexed.
+    pub fn contains(&self, mid: &Mid) -> Result<bool, ChatError> {
+        Ok(self.mem()?.mids.contains_key(mid))
+    }
+
+    fn append(&self, mem: &mut Mem, rec: &LogRec) -> Result<u64, ChatError> {
+        let bytes = msglog::encode(rec);
+        let at = mem.len;
+        self.log.append(at, &bytes)?;
+        mem.len += bytes.len() as u64;
+        Ok(at)
+    }
+
+    /// Adds a message; returns `None` if it is already indexed, else the messages that moved
     /// (successors whose rank rose).
     pub fn insert(&self, pass: &mut Pass, m: NewMsg) -> Result<Option<Vec<Mid>>, ChatError> {
-        if self.mids.contains_key(m.mid.0)? {
+        if self.contains(&m.mid)? {
             return Ok(None);
         }
         self.begin(pass)?;
         let chat_num = self.chat_in(pass, &m.chat)?.num;
-        let num = chat_num.to_be_bytes();
-        let mut rank = 0u32;
-        let mut known = Vec::new();
-        for p in &m.prevs {
-            match self.mids.get(p.0)? {
-                Some(k) if k.get(..4) == Some(&num[..]) => {
-                    rank = rank.max(key_rank(&k).saturating_add(1));
-                    self.succ.insert(cat(&[&num, &p.0, &m.mid.0]), &[])?;
-                    known.push(p.to_b64());
-                }
-                _ => {
-                    self.pending.insert(cat(&[&num, &p.0, &m.mid.0]), &[])?;
+        let (known, moved) = {
+            let mut mem = self.mem_mut()?;
+            let mut rank = 0u32;
+            for p in &m.prevs {
+                if let Some(k) = mem.mids.get(p) {
+                    if key_num(k) == chat_num {
+                        rank = rank.max(key_rank(k).saturating_add(1));
+                    }
                 }
             }
-        }
-        let key = msg_key(chat_num, rank, m.ts, m.rec.s, &m.mid);
-        self.msgs.insert(&key, serde_json::to_vec(&m.rec)?)?;
-        if let Some(x) = &m.rec.x {
-            push_text(&mut pass.texts, m.ts, &m.mid, x);
-            pass.text_count += 1;
-        }
-        self.mids.insert(m.mid.0, key.as_slice())?;
-        // Messages that named this one as a cause before it arrived.
-        let mut waiting = Vec::new();
-        for kv in self.pending.scan_prefix(cat(&[&num, &m.mid.0])) {
-            let (k, _) = kv?;
-            if let Some(w) = mid_at(&k, 24) {
-                waiting.push(w);
+            let stored = Stored {
+                num: chat_num,
+                rank,
+                mid: m.mid,
+                prevs: m.prevs,
+                rec: m.rec,
+            };
+            let rec = LogRec::Msg(Box::new(stored));
+            let at = self.append(&mut mem, &rec)?;
+            let LogRec::Msg(stored) = rec else {
+                return Err(ChatError::Index("record changed kind".into()));
+            };
+            let (known, waiting) = mem.file(&stored, at);
+            if let Some(x) = &stored.rec.x {
+                push_text(&mut pass.texts, m.ts, &m.mid, x);
+                pass.text_count += 1;
             }
-            self.pending.remove(&k)?;
-        }
-        for w in &waiting {
-            self.succ.insert(cat(&[&num, &m.mid.0, &w.0]), &[])?;
-        }
-        let moved = self.raise(chat_num, waiting.iter().map(|w| (*w, rank + 1)).collect())?;
+            let moved = self.raise(
+                &mut mem,
+                chat_num,
+                waiting.iter().map(|w| (*w, rank + 1)).collect(),
+            )?;
+            (known, (waiting.is_empty(), moved))
+        };
+        let (no_waiting, moved) = moved;
+        let known: Vec<String> = known.iter().map(Mid::to_b64).collect();
         let chat = self.chat_in(pass, &m.chat)?;
         chat.tips.retain(|t| !known.contains(t));
-        if waiting.is_empty() {
+        if no_waiting {
             chat.tips.push(m.mid.to_b64());
             let excess = chat.tips.len().saturating_sub(MAX_TIPS);
             chat.tips.drain(..excess);
@@ -392,7 +542,12 @@ impl Index {
     }
 
     /// Raises messages to at least the given ranks, and their successors after them.
-    fn raise(&self, num: u32, mut work: Vec<(Mid, u32)>) -> Result<Vec<Mid>, ChatError> {
+    fn raise(
+        &self,
+        mem: &mut Mem,
+        num: u32,
+        mut work: Vec<(Mid, u32)>,
+    ) -> Result<Vec<Mid>, ChatError> {
         let mut moved = Vec::new();
         let mut steps = 0u32;
         while let Some((x, r)) = work.pop() {
@@ -400,36 +555,41 @@ impl Index {
             if steps > 1_000_000 {
                 return Err(ChatError::Index("causal order does not settle".into()));
             }
-            let Some(k) = self.mids.get(x.0)? else {
+            let Some(k) = mem.mids.get(&x) else {
                 continue;
             };
-            if key_rank(&k) >= r {
+            if key_rank(k) >= r {
                 continue;
             }
-            let mut nk = k.to_vec();
-            nk[4..8].copy_from_slice(&r.to_be_bytes());
-            if let Some(v) = self.msgs.remove(&k)? {
-                self.msgs.insert(nk.as_slice(), v)?;
-            }
-            self.mids.insert(x.0, nk.as_slice())?;
+            self.append(mem, &LogRec::Rank(x, r))?;
+            mem.set_rank(&x, r);
             moved.push(x);
-            for kv in self.succ.scan_prefix(cat(&[&num.to_be_bytes(), &x.0])) {
-                let (sk, _) = kv?;
-                if let Some(s) = mid_at(&sk, 24) {
-                    work.push((s, r.saturating_add(1)));
-                }
+            if let Some(s) = mem.succ.get(&(num, x)) {
+                work.extend(s.iter().map(|s| (*s, r.saturating_add(1))));
             }
         }
         Ok(moved)
     }
 
+    fn record(&self, at: u64) -> Result<MsgRec, ChatError> {
+        match self.log.read_at(at)? {
+            LogRec::Msg(m) => Ok(m.rec),
+            LogRec::Rank(..) => Err(ChatError::Index(format!(
+                "a rank record where a message was expected, at {at}"
+            ))),
+        }
+    }
+
     /// A message's key and record.
     pub fn message(&self, mid: &Mid) -> Result<Option<(Vec<u8>, MsgRec)>, ChatError> {
-        let Some(k) = self.mids.get(mid.0)? else {
-            return Ok(None);
+        let found = {
+            let mem = self.mem()?;
+            mem.mids
+                .get(mid)
+                .and_then(|k| Some((*k, *mem.order.get(k)?)))
         };
-        match self.msgs.get(&k)? {
-            Some(v) => Ok(Some((k.to_vec(), serde_json::from_slice(&v)?))),
+        match found {
+            Some((k, at)) => Ok(Some((k.to_vec(), self.record(at)?))),
             None => Ok(None),
         }
     }
@@ -442,20 +602,35 @@ impl Index {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<PageRows, ChatError> {
-        let lo = num.to_be_bytes().to_vec();
-        let hi = match before {
-            Some(b) if key_num(b) == num => b.to_vec(),
-            _ => num.saturating_add(1).to_be_bytes().to_vec(),
-        };
-        let mut out = Vec::with_capacity(limit.min(1024));
-        let mut more = false;
-        for kv in self.msgs.range(lo..hi).rev() {
-            let (k, v) = kv?;
-            if out.len() == limit {
-                more = true;
-                break;
+        let lo = msg_key(num, 0, i64::MIN, 0, &Mid([0; 20]));
+        let hi: Key = match before.and_then(|b| Key::try_from(b).ok()) {
+            Some(b) if key_num(&b) == num => b,
+            _ => {
+                let mut k = [0u8; MSG_KEY_LEN];
+                match num.checked_add(1) {
+                    Some(n) => k[..4].copy_from_slice(&n.to_be_bytes()),
+                    None => k = [0xff; MSG_KEY_LEN],
+                }
+                k
             }
-            out.push((k.to_vec(), serde_json::from_slice(&v)?));
+        };
+        let mut rows = Vec::with_capacity(limit.min(1024));
+        let mut more = false;
+        {
+            let mem = self.mem()?;
+            if lo < hi {
+                for (k, at) in mem.order.range(lo..hi).rev() {
+                    if rows.len() == limit {
+                        more = true;
+                        break;
+                    }
+                    rows.push((*k, *at));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, at) in rows {
+            out.push((k.to_vec(), self.record(at)?));
         }
         Ok((out, more))
     }

@@ -3,7 +3,6 @@
 //! messages they answer), and lands in a chat, in the receipts, in contacts, or in the list
 //! of other entries. Nothing is dropped.
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::chat::chat_id::ChatId;
@@ -180,14 +179,11 @@ impl Inner {
                         .map_err(|e| ChatError::Invalid(e.to_string()))?,
                 };
                 let rec = MsgRec {
-                    a: fid.to_hex(),
+                    a: *fid,
                     s: seq,
                     t: p.tav.ts,
                     x: p.tav.text.clone(),
-                    v: p.tav
-                        .voice
-                        .as_ref()
-                        .map(|v| base64::engine::general_purpose::STANDARD.encode(v)),
+                    v: p.tav.voice.clone(),
                     u: None,
                 };
                 let prevs = p.tav.tips.iter().filter_map(|t| Mid::from_b64(t)).collect();
@@ -199,7 +195,7 @@ impl Inner {
             } if tag == crate::chat::tav::TAG && !decoded.confidential => {
                 // A public post we cannot read still belongs to the public channel.
                 let rec = MsgRec {
-                    a: fid.to_hex(),
+                    a: *fid,
                     s: seq,
                     t: 0,
                     x: None,
@@ -254,7 +250,7 @@ impl Inner {
         rec: MsgRec,
         work: &mut Work,
     ) -> Result<(), ChatError> {
-        let author = rec.a.clone();
+        let author = rec.a;
         let text = rec.x.clone();
         let new = NewMsg {
             chat: chat.clone(),
@@ -279,7 +275,7 @@ impl Inner {
         });
         for m in moved {
             let mine = match self.ix.message(&m)? {
-                Some((_, r)) => r.a == self.fid.to_hex(),
+                Some((_, r)) => r.a == self.fid,
                 None => false,
             };
             work.events.push(ChatEvent::Message {
@@ -294,9 +290,6 @@ impl Inner {
             }
         }
         // One-to-one messages from the other person get receipts, as the app sends them.
-        let Ok(author) = author.parse::<FeedId>() else {
-            return Ok(());
-        };
         if !mine && chat.peer_of(&self.fid) == Some(author) {
             let sent = self.ix.mine.get(mid.0)?.and_then(|v| v.first().copied());
             let sent = sent.unwrap_or(0);
@@ -327,7 +320,7 @@ impl Inner {
                 self.ix.mine.insert(msg.0, &[lvl])?;
             }
             if kind == ReceiptKind::Read {
-                if let Some(k) = self.ix.mids.get(msg.0)? {
+                if let Some(k) = self.ix.key_of(&msg)? {
                     let num = key_num(&k);
                     self.ix
                         .needs_ack

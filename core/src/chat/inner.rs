@@ -1,18 +1,20 @@
 //! The service's shared state and what runs behind the API: indexing passes, node events,
 //! delivery states, publishing on the own feed, and turning index records into messages.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use tokio::sync::broadcast;
 use tracing::warn;
 
 use crate::chat::chat_id::ChatId;
 use crate::chat::content::{self, split_location, ReceiptKind};
+use crate::chat::gap_claims::Claims;
 use crate::chat::index::{key_mid, key_num, Index, MsgRec};
 use crate::chat::ingest::Work;
 use crate::chat::private_box::Opener;
+use crate::chat::routes::{LinkKind, Route, RouteDirection, Routes};
 use crate::chat::search::SearchCache;
 use crate::chat::service::ChatsConfig;
 use crate::chat::types::{ChatError, ChatEvent, Cursor, DeliveryState, Message, MessageBody};
@@ -35,6 +37,12 @@ pub(crate) struct Inner {
     pub events: broadcast::Sender<ChatEvent>,
     pub write: Mutex<()>,
     pub search: Mutex<Option<SearchCache>>,
+    /// Which link each message first arrived on or left by (local, kept across rebuilds).
+    pub routes: Routes,
+    /// The kinds of the node's faces, as link events and the node's snapshot named them.
+    pub faces: Mutex<HashMap<u32, LinkKind>>,
+    /// What peers claim exists of others' feeds beyond what the store holds (gaps).
+    pub claims: Mutex<Claims>,
 }
 
 pub(crate) fn now_secs() -> i64 {
@@ -82,6 +90,28 @@ impl Inner {
     }
 
     pub(crate) fn on_node_event(&self, e: NodeEvent) -> Result<(), ChatError> {
+        match &e {
+            NodeEvent::Sync(Event::EntryAdded { face, fid, seq, .. }) => {
+                self.note_route(fid, *seq, face.0, RouteDirection::Arrived)?;
+            }
+            NodeEvent::Sync(Event::OwnEntrySent { face, seq }) => {
+                self.note_route(&self.fid, *seq, face.0, RouteDirection::Left)?;
+            }
+            NodeEvent::Link {
+                face: Some(face),
+                kind,
+                status: crate::node::LinkStatus::Up,
+                ..
+            } => self.note_face(face.0, kind),
+            NodeEvent::Sync(Event::PeerHolds { face, fid, seq }) if *fid != self.fid => {
+                let held = self.store.frontier(fid)?.map_or(0, |f| f.seq);
+                let kind = self.face_kind(face.0);
+                if let Ok(mut c) = self.claims.lock() {
+                    c.note(fid, *seq, held, kind);
+                }
+            }
+            _ => {}
+        }
         match e {
             NodeEvent::Sync(Event::EntryAdded { fid, seq, .. }) if fid == self.fid => {
                 // My own entry came in from a peer (a restore): it has been elsewhere.
@@ -103,6 +133,41 @@ impl Inner {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Remembers what kind of link a face is.
+    pub(crate) fn note_face(&self, face: u32, kind: &str) {
+        if let Ok(mut f) = self.faces.lock() {
+            f.insert(face, LinkKind::from_face_kind(kind));
+        }
+    }
+
+    /// The kind of link a face is (`Other` if no event named it).
+    fn face_kind(&self, face: u32) -> LinkKind {
+        self.faces
+            .lock()
+            .ok()
+            .and_then(|f| f.get(&face).copied())
+            .unwrap_or(LinkKind::Other)
+    }
+
+    /// Records that entry `seq` of `fid` travelled over `face` (unless a route is known).
+    fn note_route(
+        &self,
+        fid: &FeedId,
+        seq: u32,
+        face: u32,
+        direction: RouteDirection,
+    ) -> Result<(), ChatError> {
+        let kind = self.face_kind(face);
+        let route = Route {
+            kind,
+            direction,
+            face,
+            at: now_secs(),
+        };
+        self.routes.note(fid, seq, route)?;
+        Ok(())
     }
 
     /// The last entry of my feed in the store (0: none).
@@ -267,18 +332,11 @@ impl Inner {
     ) -> Result<Message, ChatError> {
         let bad = |what: &str| ChatError::Index(format!("corrupt message record: {what}"));
         let mid = key_mid(key).ok_or_else(|| bad("key"))?;
-        let author: FeedId = rec.a.parse().map_err(|_| bad("author"))?;
+        let author = rec.a;
         let body = match rec.u {
             Some(reason) => MessageBody::Unreadable { reason },
             None => {
-                let voice = match &rec.v {
-                    Some(v) => Some(
-                        base64::engine::general_purpose::STANDARD
-                            .decode(v)
-                            .map_err(|_| bad("voice"))?,
-                    ),
-                    None => None,
-                };
+                let voice = rec.v;
                 let (location, body) = match rec.x.as_deref().map(split_location) {
                     Some((l, b)) => (l.map(str::to_owned), Some(b.to_owned())),
                     None => (None, None),
@@ -305,6 +363,7 @@ impl Inner {
             body,
             state,
             cursor: Cursor(key.to_vec()),
+            route: self.routes.get(&author, rec.s),
             chat,
         })
     }
@@ -382,5 +441,132 @@ mod tests {
         assert_eq!(st(&m1), DeliveryState::Stored);
         assert_eq!(st(&m2), DeliveryState::Written);
         assert_eq!(chats.inner.ix.local_u32("stored_upto").unwrap(), 1);
+    }
+
+    /// Claimed gaps (a peer's WANT says a member's feed goes further) show who and how many,
+    /// over which link, clear when the entries arrive over another link, and a huge claim
+    /// neither overflows nor moves any delivery state.
+    #[test]
+    fn a_claimed_gap_names_the_author_and_clears_when_the_entries_arrive() {
+        use crate::chat::{LinkKind, RouteDirection};
+        use crate::node::NodeEvent;
+        use crate::sync::{Event, FaceId};
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("s")).unwrap());
+        let me = Identity::from_seed(&[5; 32]);
+        let carol = Identity::from_seed(&[6; 32]);
+        let chats = Chats::open(
+            &dir.path().join("c"),
+            store.clone(),
+            Identity::from_seed(&[5; 32]),
+            ChatsConfig::default(),
+        )
+        .unwrap();
+        chats.add_contact(*carol.fid(), Some("carol"), 2).unwrap();
+        let group = chats.chat_with(&[*carol.fid()]).unwrap();
+        let mine = chats.send(&group, "anyone there?").unwrap().mid;
+        // Carol wrote three messages elsewhere.
+        let elsewhere = SledStore::open(&dir.path().join("carol")).unwrap();
+        let net = crate::wire::network::Network::deployed();
+        for t in ["one", "two", "three"] {
+            let v = crate::chat::tav::Tav {
+                tips: Vec::new(),
+                text: Some(t.into()),
+                voice: None,
+                ts: 1,
+                recps: Some(vec![me.fid().to_ref(), carol.fid().to_ref()]),
+                old_format: false,
+            };
+            let c = crate::chat::content::seal_entry(&v.to_value(), &[*me.fid(), *carol.fid()])
+                .unwrap();
+            crate::feed::append_own(&elsewhere, &net, &carol, &c).unwrap();
+        }
+        let inner = &chats.inner;
+        inner
+            .on_node_event(NodeEvent::Link {
+                face: Some(FaceId(1)),
+                kind: "relay",
+                peer: "r".into(),
+                status: crate::node::LinkStatus::Up,
+            })
+            .unwrap();
+        inner
+            .on_node_event(NodeEvent::Link {
+                face: Some(FaceId(2)),
+                kind: "udp",
+                peer: "u".into(),
+                status: crate::node::LinkStatus::Up,
+            })
+            .unwrap();
+        assert!(chats.gaps(&group).unwrap().is_empty());
+        // A peer on the relay link wants carol's entry 4: it claims to hold 1..3.
+        let claim = |seq| {
+            inner
+                .on_node_event(NodeEvent::Sync(Event::PeerHolds {
+                    face: FaceId(1),
+                    fid: *carol.fid(),
+                    seq,
+                }))
+                .unwrap()
+        };
+        claim(3);
+        let gaps = chats.gaps(&group).unwrap();
+        assert_eq!(gaps.len(), 1);
+        assert_eq!((gaps[0].author, gaps[0].missing), (*carol.fid(), 3));
+        assert_eq!(gaps[0].via, vec![LinkKind::Relay]);
+        assert_eq!(
+            gaps[0].describe(),
+            "3 messages from carol have not arrived yet (claimed by a peer over relay)"
+        );
+        // The entries arrive over the UDP link: the gap heals.
+        for seq in 1..=3 {
+            let e = elsewhere.entry(carol.fid(), seq).unwrap().unwrap();
+            store.append(carol.fid(), seq, &e.entry, &e.mid).unwrap();
+            for (cnr, c) in elsewhere
+                .chunks(carol.fid(), seq)
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                store.put_chunk(carol.fid(), seq, cnr as u32, c).unwrap();
+            }
+            inner
+                .on_node_event(NodeEvent::Sync(Event::EntryAdded {
+                    face: FaceId(2),
+                    fid: *carol.fid(),
+                    seq,
+                    mid: e.mid,
+                    chunks_missing: 0,
+                }))
+                .unwrap();
+        }
+        assert_eq!(chats.summary(&group).unwrap().total, 4);
+        assert!(chats.gaps(&group).unwrap().is_empty(), "held 3, claimed 3");
+        // A huge claim is shown as the claim it is, and moves no state.
+        claim(u32::MAX);
+        assert_eq!(chats.gaps(&group).unwrap()[0].missing, u32::MAX - 3);
+        inner
+            .on_node_event(NodeEvent::Sync(Event::PeerHolds {
+                face: FaceId(1),
+                fid: *me.fid(),
+                seq: u32::MAX,
+            }))
+            .unwrap();
+        let st = chats.message(&mine).unwrap().unwrap().state;
+        assert_eq!(st, Some(DeliveryState::Written), "never sent: not stored");
+        let page = chats.page(&group, None, 10).unwrap();
+        let theirs: Vec<_> = page
+            .messages
+            .iter()
+            .filter(|m| m.author == *carol.fid())
+            .collect();
+        assert_eq!(theirs.len(), 3);
+        for m in theirs {
+            let r = m.route.unwrap();
+            assert_eq!(
+                (r.kind, r.direction),
+                (LinkKind::Wifi, RouteDirection::Arrived)
+            );
+        }
     }
 }

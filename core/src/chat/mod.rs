@@ -8,11 +8,14 @@
 //!   events — over a chat index derived from the feed logs (`index`, `ingest`, `search`).
 
 pub mod contacts;
+mod gap_claims;
 mod gate;
 mod index;
 mod ingest;
 mod inner;
+mod msglog;
 mod other;
+mod routes;
 mod search;
 mod service;
 mod texts;
@@ -21,7 +24,9 @@ mod types;
 pub use lichen_proto::chat::{chat_id, content, private_box, tav};
 
 pub use chat_id::{ChatId, ChatIdError};
+pub use gap_claims::Gap;
 pub use gate::SignGate;
+pub use routes::{LinkKind, Route, RouteDirection};
 pub use service::{Chats, ChatsConfig};
 pub use types::{
     ChatError, ChatEvent, ChatSummary, Contact, Cursor, DeliveryState, Message, MessageBody,

@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 
-use crate::chat::index::{key_mid, push_text, Index, MsgRec};
+use crate::chat::index::Index;
 use crate::chat::types::ChatError;
 use crate::wire::Mid;
 
@@ -48,16 +48,7 @@ impl SearchCache {
             return Ok(cache);
         }
         // The file lost texts the database kept: write it again from the messages.
-        let mut bytes = Vec::new();
-        let mut n = 0u64;
-        for kv in ix.msgs.iter() {
-            let (k, v) = kv?;
-            let rec: MsgRec = serde_json::from_slice(&v)?;
-            if let (Some(x), Some(mid)) = (&rec.x, key_mid(&k)) {
-                push_text(&mut bytes, rec.t, &mid, x);
-                n += 1;
-            }
-        }
+        let (bytes, n) = ix.texts_from_messages()?;
         ix.rewrite_texts(&bytes, n)?;
         Ok(parse(&bytes, false))
     }
@@ -133,6 +124,7 @@ fn parse(mut b: &[u8], dedupe: bool) -> SearchCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::index::push_text;
 
     #[test]
     fn every_word_case_insensitive_newest_first() {

@@ -14,11 +14,13 @@ use tracing::warn;
 
 use crate::chat::chat_id::ChatId;
 use crate::chat::content::{self, ReceiptKind};
+use crate::chat::gap_claims::{Claims, Gap};
 use crate::chat::gate::SignGate;
 use crate::chat::index::{ChatRec, Index};
 use crate::chat::ingest::Work;
 pub(crate) use crate::chat::inner::{now_secs, Inner};
 use crate::chat::private_box::{BoxError, Opener, MAX_RECIPIENTS};
+use crate::chat::routes::Routes;
 use crate::chat::search::SearchCache;
 use crate::chat::tav::Tav;
 use crate::chat::types::{ChatError, ChatEvent, ChatSummary, Cursor, Message, Page};
@@ -65,7 +67,8 @@ impl Chats {
         me: Identity,
         cfg: ChatsConfig,
     ) -> Result<Chats, ChatError> {
-        Chats::with_index(Index::open(dir)?, store, me, cfg)
+        let routes = Routes::open(dir.join("routes.log"))?;
+        Chats::with_index(Index::open(dir)?, routes, store, me, cfg)
     }
 
     /// A chat service whose index lives in memory only (tests, benchmarks).
@@ -74,11 +77,12 @@ impl Chats {
         me: Identity,
         cfg: ChatsConfig,
     ) -> Result<Chats, ChatError> {
-        Chats::with_index(Index::temporary()?, store, me, cfg)
+        Chats::with_index(Index::temporary()?, Routes::temporary(), store, me, cfg)
     }
 
     fn with_index(
         ix: Index,
+        routes: Routes,
         store: Arc<dyn Store>,
         me: Identity,
         cfg: ChatsConfig,
@@ -96,6 +100,9 @@ impl Chats {
                 events,
                 write: Mutex::new(()),
                 search: Mutex::new(None),
+                routes,
+                faces: Mutex::new(HashMap::new()),
+                claims: Mutex::new(Claims::default()),
             }),
         };
         chats.inner.store.add_member(&chats.inner.fid)?;
@@ -131,6 +138,10 @@ impl Chats {
             remote.add_feed(c.fid)?;
         }
         let mut rx = remote.subscribe();
+        // Links already open: their kinds, for the routes of what they bring.
+        for (face, kind, _) in node.snapshot()?.links {
+            self.inner.note_face(face.0, kind);
+        }
         if let Ok(mut r) = self.inner.remote.write() {
             *r = Some(remote);
         }
@@ -276,6 +287,43 @@ impl Chats {
             None
         };
         Ok(Page { messages, next })
+    }
+
+    /// What has not arrived yet in `chat`: for each member (in the public channel, each
+    /// feed) whose feed a peer claims goes further than this device holds, how many entries
+    /// and over which links. A claim is a peer's word, shown as such; it moves no delivery
+    /// state, and the gap closes by itself when the entries arrive.
+    pub fn gaps(&self, chat: &ChatId) -> Result<Vec<Gap>, ChatError> {
+        let inner = &self.inner;
+        let feeds = match chat {
+            ChatId::Public => inner
+                .claims
+                .lock()
+                .map_err(|_| ChatError::Index("lock poisoned".into()))?
+                .feeds(),
+            ChatId::Private(m) => m.clone(),
+        };
+        let mut out = Vec::new();
+        for fid in feeds.iter().filter(|f| **f != inner.fid) {
+            let held = inner.store.frontier(fid)?.map_or(0, |f| f.seq);
+            let claim = inner
+                .claims
+                .lock()
+                .map_err(|_| ChatError::Index("lock poisoned".into()))?
+                .beyond(fid, held);
+            if let Some(c) = claim {
+                out.push(Gap {
+                    author: *fid,
+                    name: self.name_of(fid)?,
+                    held,
+                    claimed: c.upto,
+                    missing: c.upto - held,
+                    via: c.via,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.missing.cmp(&a.missing).then(a.author.cmp(&b.author)));
+        Ok(out)
     }
 
     /// A message by id.

@@ -9,6 +9,7 @@ use thiserror::Error;
 use crate::chat::chat_id::ChatId;
 use crate::chat::content::Payload;
 use crate::chat::private_box::BoxError;
+use crate::chat::routes::Route;
 use crate::feed::FeedError;
 use crate::identity::FeedId;
 use crate::node::NodeError;
@@ -108,6 +109,10 @@ pub struct Message {
     pub state: Option<DeliveryState>,
     /// Its position in the history (pass to `page` to continue after it).
     pub cursor: Cursor,
+    /// The link it first arrived on (or, mine, first left by) and when; `None` if it has not
+    /// travelled over a link this device saw (written here and not yet sent, or it came
+    /// before routes were recorded).
+    pub route: Option<Route>,
 }
 
 impl Message {

@@ -122,6 +122,8 @@ impl Config {
 pub enum Event {
     /// A new entry was verified and stored.
     EntryAdded {
+        /// The face it came in on (the first that brought it).
+        face: FaceId,
         /// The feed.
         fid: FeedId,
         /// Its sequence number.
@@ -714,13 +716,13 @@ impl Engine {
             valid.truncate(if stored == usize::MAX { 0 } else { stored });
         }
         for (fid, seq, e, mid) in &valid {
-            self.accepted(fid, *seq, e, *mid, now);
+            self.accepted(face, fid, *seq, e, *mid, now);
         }
     }
 
     /// Bookkeeping after an entry was stored: counters, its side chain's first chunk hash,
     /// the feed's next DMX, the event.
-    fn accepted(&mut self, fid: &FeedId, seq: u32, e: &Entry, mid: Mid, now: Millis) {
+    fn accepted(&mut self, face: FaceId, fid: &FeedId, seq: u32, e: &Entry, mid: Mid, now: Millis) {
         self.stats.entries += 1;
         if self.goset.anchor(fid) {
             // The first entry of a key a peer named: it is a feed now, keep it.
@@ -747,6 +749,7 @@ impl Engine {
         }
         self.set_next(fid, seq.saturating_add(1), mid);
         self.events.push(Event::EntryAdded {
+            face,
             fid: *fid,
             seq,
             mid,
