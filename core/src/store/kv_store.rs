@@ -610,7 +610,7 @@ impl<B: Kv> Store for KvStore<B> {
     }
 
     fn chunks(&self, fid: &FeedId, seq: u32) -> Result<Vec<[u8; PKT_LEN]>, StoreError> {
-        let (have, base) = {
+        let (have, base, complete) = {
             let mut guard = self.lock()?;
             let visible = Self::visible_seq(&guard, fid);
             let feed = match guard.feeds.get_mut(fid) {
@@ -619,24 +619,57 @@ impl<B: Kv> Store for KvStore<B> {
             };
             self.load_chains(fid, feed)?;
             match feed.chains.as_ref().and_then(|c| c.get(&seq)) {
-                Some(chain) => (chain.have, chain.base),
+                Some(chain) => (chain.have, chain.base, None),
                 None => {
                     let rec = self.read_record(fid, seq)?;
-                    (chunks_needed(&rec.entry), rec.base)
+                    (chunks_needed(&rec.entry), rec.base, Some(rec.entry))
                 }
             }
         };
         let mut buf = vec![0u8; have as usize * PKT_LEN];
         let at = u64::from(base) * PKT_LEN as u64;
-        if self.kv.log_read(&LogId::chunks(fid), at, &mut buf)? != buf.len() {
-            return Err(StoreError::Corrupt(format!(
-                "chunk log of {fid:?} ends inside the side chain of entry {seq}"
-            )));
+        let got = self.kv.log_read(&LogId::chunks(fid), at, &mut buf)?;
+        let Some(entry) = complete else {
+            // An open chain's prefix was checked when it was loaded or stored.
+            if got != buf.len() {
+                return Err(StoreError::Corrupt(format!(
+                    "chunk log of {fid:?} ends inside the side chain of entry {seq}"
+                )));
+            }
+            return Ok(to_chunks(&buf));
+        };
+        // A chain counted complete is checked as it is read: after a power loss the map can say
+        // complete while chunks written after the last sync are gone or garbage. Nothing that
+        // does not hash is served; the chain opens again from the first bad chunk, so that the
+        // sync engine fetches the rest from a peer.
+        let mut expect = chain_start(&entry);
+        let mut good = 0u32;
+        for c in buf.get(..got).unwrap_or_default().chunks_exact(PKT_LEN) {
+            if chunk_hash(c) != expect {
+                break;
+            }
+            expect.copy_from_slice(c.get(CHUNK_DATA..).unwrap_or_default());
+            good += 1;
         }
-        Ok(buf
-            .chunks_exact(PKT_LEN)
-            .filter_map(|c| c.try_into().ok())
-            .collect())
+        if good < have {
+            tracing::warn!(
+                "store: the side chain of entry {seq} of {fid:?} is damaged from chunk {good}; it \
+                 is open again, to be fetched from a peer"
+            );
+            let mut guard = self.lock()?;
+            if let Some(feed) = guard.feeds.get_mut(fid) {
+                if let Some(chains) = feed.chains.as_mut() {
+                    chains.entry(seq).or_insert(Chain {
+                        need: have,
+                        have: good,
+                        base,
+                        expect,
+                    });
+                }
+            }
+            buf.truncate(good as usize * PKT_LEN);
+        }
+        Ok(to_chunks(&buf))
     }
 
     fn feeds(&self) -> Result<Vec<(FeedId, Frontier)>, StoreError> {
@@ -811,4 +844,11 @@ impl<B: Kv> Drop for KvStore<B> {
             tracing::warn!("store: sync on close failed: {e}");
         }
     }
+}
+
+/// Whole packets of a chunk buffer.
+fn to_chunks(buf: &[u8]) -> Vec<[u8; PKT_LEN]> {
+    buf.chunks_exact(PKT_LEN)
+        .filter_map(|c| c.try_into().ok())
+        .collect()
 }
