@@ -2,6 +2,7 @@
 //! central is the app's ([`crate::app::AppOptions::central`]); without one, a dongle paired
 //! through the emulator is reached over its socket and a real one through btleplug.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::app::{App, AppError};
@@ -9,26 +10,18 @@ use crate::ble::emu_client::EmuCentral;
 use crate::ble::link::Central;
 use crate::ble::pairing::{paired_in, Dongles, PairingStatus};
 use crate::ble::status::DongleStatus;
+use crate::ble::supervisor::DongleLink;
+use crate::node::Node;
 
 impl App {
     /// Starts keeping the paired dongle connected; false if none is paired, or no central
     /// can reach it here (then a warning says so in the logs).
     pub(crate) fn resume_dongle(&self) -> Result<bool, AppError> {
-        let Some(p) = paired_in(self.layout.root())? else {
-            return Ok(false);
-        };
-        let central = match (&self.options.central, p.transport.as_str()) {
-            (Some(c), _) => c.clone(),
-            (None, "emulator") => Arc::new(EmuCentral::new(&p.id)) as Arc<dyn Central>,
-            (None, _) => match bluetooth() {
-                Some(c) => c,
-                None => {
-                    tracing::warn!("a dongle is paired but this build has no Bluetooth");
-                    return Ok(false);
-                }
-            },
-        };
-        let link = Dongles::new(central, self.layout.root()).resume(self.node()?)?;
+        let link = resume_paired(
+            self.layout.root(),
+            self.options.central.as_ref(),
+            self.node()?,
+        )?;
         let running = link.is_some();
         if let Ok(mut d) = self.dongle.lock() {
             *d = link;
@@ -45,6 +38,31 @@ impl App {
             DongleStatus::load(&self.layout.dongle_status_file()).filter(|s| s.id == paired.id);
         Ok(Some(PairingStatus { paired, link }))
     }
+}
+
+/// Starts keeping the dongle paired in `root` connected (for an app or a pub), through
+/// `central` or, without one, the emulator's socket or btleplug as its pairing says; `None` if
+/// none is paired or no central can reach it here (then a warning says so in the logs).
+pub(crate) fn resume_paired(
+    root: &Path,
+    central: Option<&Arc<dyn Central>>,
+    node: &Node,
+) -> Result<Option<DongleLink>, AppError> {
+    let Some(p) = paired_in(root)? else {
+        return Ok(None);
+    };
+    let central = match (central, p.transport.as_str()) {
+        (Some(c), _) => c.clone(),
+        (None, "emulator") => Arc::new(EmuCentral::new(&p.id)) as Arc<dyn Central>,
+        (None, _) => match bluetooth() {
+            Some(c) => c,
+            None => {
+                tracing::warn!("a dongle is paired but this build has no Bluetooth");
+                return Ok(None);
+            }
+        },
+    };
+    Ok(Dongles::new(central, root).resume(node)?)
 }
 
 #[cfg(feature = "ble")]

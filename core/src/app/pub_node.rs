@@ -6,16 +6,13 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::task::AbortHandle;
 
 use crate::app::feeds::FeedLog;
 use crate::app::serve::{RunEvent, RunReport, RunUntil, Watch};
 use crate::app::{AppError, AppOptions, Layout, Settings, Started};
-use crate::ble::emu_client::EmuCentral;
-use crate::ble::link::Central;
-use crate::ble::pairing::{paired_in, Dongles};
 use crate::ble::supervisor::DongleLink;
 use crate::face::tunnel::TunnelRole;
 use crate::face::udp::UdpConfig;
@@ -218,21 +215,11 @@ impl Pub {
     }
 
     fn resume_dongle(&self) -> Result<bool, AppError> {
-        let Some(p) = paired_in(self.layout.root())? else {
-            return Ok(false);
-        };
-        let central = match (&self.options.central, p.transport.as_str()) {
-            (Some(c), _) => c.clone(),
-            (None, "emulator") => Arc::new(EmuCentral::new(&p.id)) as Arc<dyn Central>,
-            (None, _) => match bluetooth() {
-                Some(c) => c,
-                None => {
-                    tracing::warn!("a dongle is paired but this build has no Bluetooth");
-                    return Ok(false);
-                }
-            },
-        };
-        let link = Dongles::new(central, self.layout.root()).resume(self.node()?)?;
+        let link = crate::app::dongle::resume_paired(
+            self.layout.root(),
+            self.options.central.as_ref(),
+            self.node()?,
+        )?;
         let running = link.is_some();
         if let Ok(mut d) = self.dongle.lock() {
             *d = link;
@@ -252,19 +239,7 @@ impl Drop for Pub {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-#[cfg(feature = "ble")]
-fn bluetooth() -> Option<Arc<dyn Central>> {
-    Some(Arc::new(crate::ble::btle::BtleCentral::new()))
-}
-
-#[cfg(not(feature = "ble"))]
-fn bluetooth() -> Option<Arc<dyn Central>> {
-    None
+    crate::clock::unix_secs()
 }
 
 #[cfg(test)]
