@@ -2,7 +2,7 @@
 # named in the arguments' checks, as root (or through sudo when it is there).
 #   ensure_pkgs "cmd:pkg-config=pkg-config" "pc:dbus-1=libdbus-1-dev" …
 # Each argument is KIND:WHAT=PACKAGE with KIND cmd (a command on PATH), pc (a pkg-config
-# module) or py (a module the system python3 imports).
+# module), py (a module the system python3 imports) or file (a path that must exist).
 ensure_pkgs() {
   local need=() spec kind what pkg
   for spec in "$@"; do
@@ -11,6 +11,7 @@ ensure_pkgs() {
       cmd) command -v "$what" >/dev/null 2>&1 || need+=("$pkg") ;;
       pc) pkg-config --exists "$what" 2>/dev/null || need+=("$pkg") ;;
       py) /usr/bin/python3 -c "import $what" >/dev/null 2>&1 || need+=("$pkg") ;;
+      file) [ -e "$what" ] || need+=("$pkg") ;;
     esac
   done
   [ ${#need[@]} -eq 0 ] && return 0

@@ -194,13 +194,13 @@ pub(crate) fn message(app: &App, names: &mut Names, m: Message) -> ChatMessage {
 
 pub(crate) fn parse_chat(id: &str) -> Result<ChatId, ChatError> {
     id.trim().parse().map_err(|e| ChatError::BadReference {
-        message: format!("not a chat id: {e}"),
+        reason: format!("not a chat id: {e}"),
     })
 }
 
 pub(crate) fn parse_mid(id: &str) -> Result<Mid, ChatError> {
     Mid::from_b64(id.trim()).ok_or_else(|| ChatError::BadReference {
-        message: format!(
+        reason: format!(
             "not a message id: {:?}",
             id.chars().take(60).collect::<String>()
         ),
@@ -211,14 +211,14 @@ fn parse_cursor(c: &str) -> Result<lichen::chat::Cursor, ChatError> {
     c.trim()
         .parse()
         .map_err(|e: lichen::chat::ChatError| ChatError::BadReference {
-            message: e.to_string(),
+            reason: e.to_string(),
         })
 }
 
 fn resolve_all(app: &App, people: &[String]) -> Result<Vec<FeedId>, ChatError> {
     if people.is_empty() {
         return Err(ChatError::Invalid {
-            message: "name at least one person".into(),
+            reason: "name at least one person".into(),
         });
     }
     people

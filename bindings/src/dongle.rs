@@ -22,11 +22,11 @@ const PAIR_SCAN: Duration = Duration::from_secs(5);
 impl AreaError for DongleError {
     fn stopped() -> Self {
         DongleError::Other {
-            message: "Lichen has stopped; open it again".into(),
+            reason: "Lichen has stopped; open it again".into(),
         }
     }
     fn internal(what: String) -> Self {
-        DongleError::Other { message: what }
+        DongleError::Other { reason: what }
     }
 }
 
@@ -89,7 +89,7 @@ impl Dongle {
         self.shared
             .blocking(|app| {
                 app.connect_paired_dongle().map_err(|e| DongleError::Other {
-                    message: e.to_string(),
+                    reason: e.to_string(),
                 })
             })
             .await?;

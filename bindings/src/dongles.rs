@@ -30,81 +30,81 @@ const PAIR_SCAN: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum DongleError {
     /// Bluetooth is switched off.
-    #[error("{message}")]
+    #[error("{reason}")]
     BluetoothOff {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// No usable Bluetooth adapter or service.
-    #[error("{message}")]
+    #[error("{reason}")]
     BluetoothAbsent {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The system refused access to Bluetooth.
-    #[error("{message}")]
+    #[error("{reason}")]
     PermissionMissing {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The dongle is out of range, off, busy, or unknown.
-    #[error("{message}")]
+    #[error("{reason}")]
     DeviceGone {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The link cannot carry a 120-byte packet per write.
-    #[error("{message}")]
+    #[error("{reason}")]
     MtuTooSmall {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The device has no tinySSB service (other firmware).
-    #[error("{message}")]
+    #[error("{reason}")]
     ServiceMissing {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Connecting took too long.
-    #[error("{message}")]
+    #[error("{reason}")]
     Timeout {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// No dongle is paired.
-    #[error("{message}")]
+    #[error("{reason}")]
     NotPaired {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// This build has no Bluetooth support.
-    #[error("{message}")]
+    #[error("{reason}")]
     Unsupported {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Anything else (the pairing record, the Bluetooth stack).
-    #[error("{message}")]
+    #[error("{reason}")]
     Other {
         /// For a person.
-        message: String,
+        reason: String,
     },
 }
 
 impl From<BleError> for DongleError {
     fn from(e: BleError) -> DongleError {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            BleError::Off => DongleError::BluetoothOff { message },
-            BleError::Absent { .. } => DongleError::BluetoothAbsent { message },
-            BleError::PermissionDenied { .. } => DongleError::PermissionMissing { message },
-            BleError::DeviceGone { .. } => DongleError::DeviceGone { message },
-            BleError::MtuTooSmall { .. } => DongleError::MtuTooSmall { message },
-            BleError::ServiceMissing { .. } => DongleError::ServiceMissing { message },
-            BleError::Timeout { .. } => DongleError::Timeout { message },
-            BleError::NotPaired => DongleError::NotPaired { message },
-            BleError::Unsupported => DongleError::Unsupported { message },
-            BleError::Record { .. } | BleError::Other(_) => DongleError::Other { message },
+            BleError::Off => DongleError::BluetoothOff { reason },
+            BleError::Absent { .. } => DongleError::BluetoothAbsent { reason },
+            BleError::PermissionDenied { .. } => DongleError::PermissionMissing { reason },
+            BleError::DeviceGone { .. } => DongleError::DeviceGone { reason },
+            BleError::MtuTooSmall { .. } => DongleError::MtuTooSmall { reason },
+            BleError::ServiceMissing { .. } => DongleError::ServiceMissing { reason },
+            BleError::Timeout { .. } => DongleError::Timeout { reason },
+            BleError::NotPaired => DongleError::NotPaired { reason },
+            BleError::Unsupported => DongleError::Unsupported { reason },
+            BleError::Record { .. } | BleError::Other(_) => DongleError::Other { reason },
         }
     }
 }
@@ -228,7 +228,7 @@ fn runtime() -> Result<Runtime, DongleError> {
         .enable_all()
         .build()
         .map_err(|e| DongleError::Other {
-            message: format!("starting the runtime: {e}"),
+            reason: format!("starting the runtime: {e}"),
         })
 }
 

@@ -42,11 +42,11 @@ macro_rules! area_error {
         impl AreaError for $name {
             fn stopped() -> Self {
                 $name::Stopped {
-                    message: "Lichen has stopped; open it again".into(),
+                    reason: "Lichen has stopped; open it again".into(),
                 }
             }
             fn internal(what: String) -> Self {
-                $name::Failed { message: what }
+                $name::Failed { reason: what }
             }
         }
     };
@@ -56,67 +56,67 @@ macro_rules! area_error {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum SetupError {
     /// No Lichen data in the directory: create or import an identity.
-    #[error("{message}")]
+    #[error("{reason}")]
     NoData {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The directory already holds an identity: open it instead.
-    #[error("{message}")]
+    #[error("{reason}")]
     Exists {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The key file is not usable (damaged, not a Lichen key).
-    #[error("{message}")]
+    #[error("{reason}")]
     BadKey {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Another process holds the store: stop it first.
-    #[error("{message}")]
+    #[error("{reason}")]
     Busy {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Bad input (a setting, a path).
-    #[error("{message}")]
+    #[error("{reason}")]
     Invalid {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The store, a file or the node failed.
-    #[error("{message}")]
+    #[error("{reason}")]
     Failed {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Lichen has stopped.
-    #[error("{message}")]
+    #[error("{reason}")]
     Stopped {
         /// For a person.
-        message: String,
+        reason: String,
     },
 }
 area_error!(SetupError);
 
 impl From<AppError> for SetupError {
     fn from(e: AppError) -> Self {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            AppError::NoData(_) | AppError::NoIdentity(_) => SetupError::NoData { message },
-            AppError::Exists(_) => SetupError::Exists { message },
-            AppError::Identity { .. } => SetupError::BadKey { message },
-            AppError::Busy(_) => SetupError::Busy { message },
+            AppError::NoData(_) | AppError::NoIdentity(_) => SetupError::NoData { reason },
+            AppError::Exists(_) => SetupError::Exists { reason },
+            AppError::Identity { .. } => SetupError::BadKey { reason },
+            AppError::Busy(_) => SetupError::Busy { reason },
             AppError::Invalid(_) => {
-                if message.contains("key file") {
-                    SetupError::BadKey { message }
+                if reason.contains("key file") {
+                    SetupError::BadKey { reason }
                 } else {
-                    SetupError::Invalid { message }
+                    SetupError::Invalid { reason }
                 }
             }
-            AppError::Stopped => SetupError::Stopped { message },
-            _ => SetupError::Failed { message },
+            AppError::Stopped => SetupError::Stopped { reason },
+            _ => SetupError::Failed { reason },
         }
     }
 }
@@ -125,67 +125,67 @@ impl From<AppError> for SetupError {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ChatError {
     /// A chat id, message id, cursor or person that cannot be read: fix the reference.
-    #[error("{message}")]
+    #[error("{reason}")]
     BadReference {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// A name that is no contact's alias and no feed id.
-    #[error("{message}")]
+    #[error("{reason}")]
     UnknownContact {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// A name several contacts go by: use the feed id.
-    #[error("{message}")]
+    #[error("{reason}")]
     AmbiguousContact {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// I am not a member of this chat.
-    #[error("{message}")]
+    #[error("{reason}")]
     NotAMember {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Posting is held (an imported key whose feed is not yet recovered): connect to a
     /// device that holds it, or confirm the key is new.
-    #[error("{message}")]
+    #[error("{reason}")]
     SigningHeld {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Bad input: empty text, too many recipients.
-    #[error("{message}")]
+    #[error("{reason}")]
     Invalid {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The store or the chat index failed.
-    #[error("{message}")]
+    #[error("{reason}")]
     Failed {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Lichen has stopped.
-    #[error("{message}")]
+    #[error("{reason}")]
     Stopped {
         /// For a person.
-        message: String,
+        reason: String,
     },
 }
 area_error!(ChatError);
 
 impl From<CoreChat> for ChatError {
     fn from(e: CoreChat) -> Self {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            CoreChat::UnknownContact(_) => ChatError::UnknownContact { message },
-            CoreChat::AmbiguousContact(_) => ChatError::AmbiguousContact { message },
-            CoreChat::NotAMember => ChatError::NotAMember { message },
-            CoreChat::Held(_) => ChatError::SigningHeld { message },
-            CoreChat::Invalid(_) | CoreChat::Box(_) => ChatError::Invalid { message },
-            _ => ChatError::Failed { message },
+            CoreChat::UnknownContact(_) => ChatError::UnknownContact { reason },
+            CoreChat::AmbiguousContact(_) => ChatError::AmbiguousContact { reason },
+            CoreChat::NotAMember => ChatError::NotAMember { reason },
+            CoreChat::Held(_) => ChatError::SigningHeld { reason },
+            CoreChat::Invalid(_) | CoreChat::Box(_) => ChatError::Invalid { reason },
+            _ => ChatError::Failed { reason },
         }
     }
 }
@@ -194,10 +194,10 @@ impl From<AppError> for ChatError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Chat(c) => c.into(),
-            AppError::Invalid(message) => ChatError::Invalid { message },
+            AppError::Invalid(reason) => ChatError::Invalid { reason },
             AppError::Stopped => ChatError::stopped(),
             e => ChatError::Failed {
-                message: e.to_string(),
+                reason: e.to_string(),
             },
         }
     }
@@ -207,53 +207,53 @@ impl From<AppError> for ChatError {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ContactError {
     /// Not a feed id (`@….ed25519`, `did:ssb:…`, 64 hex digits) nor a contact's alias.
-    #[error("{message}")]
+    #[error("{reason}")]
     BadReference {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// A name several contacts go by: use the feed id.
-    #[error("{message}")]
+    #[error("{reason}")]
     Ambiguous {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Bad input: an alias another contact has, a trust level out of range.
-    #[error("{message}")]
+    #[error("{reason}")]
     Invalid {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Posting is held (the change is signed on my feed).
-    #[error("{message}")]
+    #[error("{reason}")]
     SigningHeld {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The store or the index failed.
-    #[error("{message}")]
+    #[error("{reason}")]
     Failed {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Lichen has stopped.
-    #[error("{message}")]
+    #[error("{reason}")]
     Stopped {
         /// For a person.
-        message: String,
+        reason: String,
     },
 }
 area_error!(ContactError);
 
 impl From<CoreChat> for ContactError {
     fn from(e: CoreChat) -> Self {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            CoreChat::UnknownContact(_) => ContactError::BadReference { message },
-            CoreChat::AmbiguousContact(_) => ContactError::Ambiguous { message },
-            CoreChat::Held(_) => ContactError::SigningHeld { message },
-            CoreChat::Invalid(_) => ContactError::Invalid { message },
-            _ => ContactError::Failed { message },
+            CoreChat::UnknownContact(_) => ContactError::BadReference { reason },
+            CoreChat::AmbiguousContact(_) => ContactError::Ambiguous { reason },
+            CoreChat::Held(_) => ContactError::SigningHeld { reason },
+            CoreChat::Invalid(_) => ContactError::Invalid { reason },
+            _ => ContactError::Failed { reason },
         }
     }
 }
@@ -262,10 +262,10 @@ impl From<AppError> for ContactError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Chat(c) => c.into(),
-            AppError::Invalid(message) => ContactError::Invalid { message },
+            AppError::Invalid(reason) => ContactError::Invalid { reason },
             AppError::Stopped => ContactError::stopped(),
             e => ContactError::Failed {
-                message: e.to_string(),
+                reason: e.to_string(),
             },
         }
     }
@@ -275,57 +275,57 @@ impl From<AppError> for ContactError {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum LinkError {
     /// An address or URL that cannot be used (`ws://host:port`, `host:port`).
-    #[error("{message}")]
+    #[error("{reason}")]
     BadAddress {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The peer could not be reached or the link closed before it came up.
-    #[error("{message}")]
+    #[error("{reason}")]
     Unreachable {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The link did not come up in time.
-    #[error("{message}")]
+    #[error("{reason}")]
     Timeout {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// A native link cannot carry a whole packet per write (MTU below 123).
-    #[error("{message}")]
+    #[error("{reason}")]
     MtuTooSmall {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// The link is down.
-    #[error("{message}")]
+    #[error("{reason}")]
     LinkDown {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// A socket or the node failed.
-    #[error("{message}")]
+    #[error("{reason}")]
     Failed {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Lichen has stopped.
-    #[error("{message}")]
+    #[error("{reason}")]
     Stopped {
         /// For a person.
-        message: String,
+        reason: String,
     },
 }
 area_error!(LinkError);
 
 impl From<AppError> for LinkError {
     fn from(e: AppError) -> Self {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            AppError::Invalid(_) => LinkError::BadAddress { message },
+            AppError::Invalid(_) => LinkError::BadAddress { reason },
             AppError::Stopped => LinkError::stopped(),
-            _ => LinkError::Failed { message },
+            _ => LinkError::Failed { reason },
         }
     }
 }

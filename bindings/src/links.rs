@@ -86,7 +86,7 @@ impl Links {
     pub async fn listen_ws(&self, addr: String) -> Result<Arc<Link>, LinkError> {
         if addr.trim().parse::<std::net::SocketAddr>().is_err() {
             return Err(LinkError::BadAddress {
-                message: format!(
+                reason: format!(
                     "{addr:?} is not an address to listen on (IP:port, e.g. 0.0.0.0:8080)"
                 ),
             });
@@ -101,7 +101,7 @@ impl Links {
     pub async fn dial_ws(&self, url: String, timeout_ms: u32) -> Result<Arc<Link>, LinkError> {
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(LinkError::BadAddress {
-                message: format!("{url:?} is not a WebSocket URL (ws://host:port)"),
+                reason: format!("{url:?} is not a WebSocket URL (ws://host:port)"),
             });
         }
         let app = self.shared.app::<LinkError>()?;
@@ -115,12 +115,12 @@ impl Links {
             Ok(Ok(Ok(Ok(h)))) => Ok(Link::of(h)),
             Ok(Ok(Ok(Err(e)))) => Err(match e {
                 lichen::AppError::Node(n) => LinkError::Unreachable {
-                    message: n.to_string(),
+                    reason: n.to_string(),
                 },
                 e => e.into(),
             }),
             Ok(Err(_)) => Err(LinkError::Timeout {
-                message: format!("{url} did not answer within {timeout_ms} ms"),
+                reason: format!("{url} did not answer within {timeout_ms} ms"),
             }),
             Ok(Ok(Err(e))) | Err(e) => Err(LinkError::internal(format!("dialling failed: {e}"))),
         }
@@ -136,11 +136,11 @@ impl Links {
         let mut cfg = lichen::face::udp::UdpConfig::default();
         if let Some(g) = group {
             let a: std::net::SocketAddrV4 = g.parse().map_err(|_| LinkError::BadAddress {
-                message: format!("{g:?} is not a group address (239.5.5.8:1558)"),
+                reason: format!("{g:?} is not a group address (239.5.5.8:1558)"),
             })?;
             if !a.ip().is_multicast() {
                 return Err(LinkError::BadAddress {
-                    message: format!("{} is not a multicast address", a.ip()),
+                    reason: format!("{} is not a multicast address", a.ip()),
                 });
             }
             cfg.group = *a.ip();
@@ -148,7 +148,7 @@ impl Links {
         }
         if let Some(i) = interface {
             cfg.interface = i.parse().map_err(|_| LinkError::BadAddress {
-                message: format!("{i:?} is not an IPv4 address"),
+                reason: format!("{i:?} is not an IPv4 address"),
             })?;
         }
         self.shared

@@ -76,7 +76,7 @@ impl Links {
     ) -> Result<Arc<NativeLink>, LinkError> {
         if mtu < MIN_MTU {
             return Err(LinkError::MtuTooSmall {
-                message: format!(
+                reason: format!(
                     "an MTU of {mtu} cannot carry a whole packet (it takes {MIN_MTU}); \
                      ask the other phone for a larger MTU"
                 ),
@@ -114,12 +114,12 @@ impl NativeLink {
     /// the link is down. May wait briefly while the node catches up.
     pub fn frame_in(&self, frame: Vec<u8>) -> Result<(), LinkError> {
         if let Some(why) = self.down_reason() {
-            return Err(LinkError::LinkDown { message: why });
+            return Err(LinkError::LinkDown { reason: why });
         }
         self.frames
             .blocking_send(frame)
             .map_err(|_| LinkError::LinkDown {
-                message: self.down_reason().unwrap_or_else(|| "closed".into()),
+                reason: self.down_reason().unwrap_or_else(|| "closed".into()),
             })
     }
 

@@ -113,7 +113,7 @@ impl Contacts {
             .blocking(move |app| {
                 let fid: FeedId = feed_id.trim().parse().map_err(|e: lichen::IdentityError| {
                     ContactError::BadReference {
-                        message: e.to_string(),
+                        reason: e.to_string(),
                     }
                 })?;
                 Ok(contact(app.chats().add_contact(
@@ -180,67 +180,67 @@ impl Contacts {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum InviteError {
     /// Not a Lichen invite (damaged, cut short, another app's).
-    #[error("{message}")]
+    #[error("{reason}")]
     NotAnInvite {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// For another network than this app's.
-    #[error("{message}")]
+    #[error("{reason}")]
     OtherNetwork {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// My own invite: give it to someone else.
-    #[error("{message}")]
+    #[error("{reason}")]
     OwnInvite {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// No relay given and none in the settings, or a relay URL that cannot be used.
-    #[error("{message}")]
+    #[error("{reason}")]
     NoRelay {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Saving it or starting the relay link failed.
-    #[error("{message}")]
+    #[error("{reason}")]
     Failed {
         /// For a person.
-        message: String,
+        reason: String,
     },
     /// Lichen has stopped.
-    #[error("{message}")]
+    #[error("{reason}")]
     Stopped {
         /// For a person.
-        message: String,
+        reason: String,
     },
 }
 
 impl AreaError for InviteError {
     fn stopped() -> Self {
         InviteError::Stopped {
-            message: "Lichen has stopped; open it again".into(),
+            reason: "Lichen has stopped; open it again".into(),
         }
     }
     fn internal(what: String) -> Self {
-        InviteError::Failed { message: what }
+        InviteError::Failed { reason: what }
     }
 }
 
 impl From<lichen::AppError> for InviteError {
     fn from(e: lichen::AppError) -> Self {
         use lichen::AppError as A;
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
             A::Invite(m) if m.contains("not a usable Lichen invite") => {
-                InviteError::NotAnInvite { message }
+                InviteError::NotAnInvite { reason }
             }
-            A::Invite(m) if m.contains("another network") => InviteError::OtherNetwork { message },
-            A::Invite(m) if m.contains("your own invite") => InviteError::OwnInvite { message },
-            A::Invalid(_) => InviteError::NoRelay { message },
+            A::Invite(m) if m.contains("another network") => InviteError::OtherNetwork { reason },
+            A::Invite(m) if m.contains("your own invite") => InviteError::OwnInvite { reason },
+            A::Invalid(_) => InviteError::NoRelay { reason },
             A::Stopped => InviteError::stopped(),
-            _ => InviteError::Failed { message },
+            _ => InviteError::Failed { reason },
         }
     }
 }

@@ -205,10 +205,10 @@ async fn boot(
             let _ = tx.send(r);
         })
         .map_err(|e| SetupError::Failed {
-            message: format!("starting a thread: {e}"),
+            reason: format!("starting a thread: {e}"),
         })?;
     let (app, rt, queue, started) = rx.await.map_err(|_| SetupError::Failed {
-        message: "opening Lichen failed unexpectedly".into(),
+        reason: "opening Lichen failed unexpectedly".into(),
     })??;
     let shared = Arc::new(Shared {
         app: RwLock::new(Some(app)),

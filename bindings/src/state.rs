@@ -50,7 +50,7 @@ impl Settings {
                 for r in &settings.relays {
                     if !(r.starts_with("ws://") || r.starts_with("wss://")) {
                         return Err(SetupError::Invalid {
-                            message: format!("{r:?}: a relay URL starts with ws:// or wss://"),
+                            reason: format!("{r:?}: a relay URL starts with ws:// or wss://"),
                         });
                     }
                 }
@@ -74,13 +74,13 @@ impl Settings {
                 let name = name.trim().to_owned();
                 if name.is_empty() || name.chars().count() > 64 {
                     return Err(SetupError::Invalid {
-                        message: "a name has 1 to 64 characters".into(),
+                        reason: "a name has 1 to 64 characters".into(),
                     });
                 }
                 app.chats()
                     .set_my_alias(&name)
                     .map_err(|e| SetupError::Failed {
-                        message: e.to_string(),
+                        reason: e.to_string(),
                     })?;
                 Ok(app.update_settings(|s| s.display_name = Some(name.clone()))?)
             })
