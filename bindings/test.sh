@@ -4,8 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-cargo build -p lichen-ffi
-cargo build -p uniffi-bindgen
+# The whole workspace, so features unify as in `cargo test --workspace` and nothing is
+# compiled twice (building lichen-ffi alone would build lichen again without `ble`).
+cargo build --workspace --locked
 target="${CARGO_TARGET_DIR:-$root/target}"
 out=$(mktemp -d)
 "$target/debug/uniffi-bindgen" generate "$target/debug/liblichen_ffi.so" \

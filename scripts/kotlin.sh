@@ -30,7 +30,9 @@ kotlin_ensure() {
 # OUT_DIR/src and the library to OUT_DIR/lib (LICHEN_LIB_DIR), for -Djna.library.path.
 kotlin_bindings() {
   local out=$1
-  (cd "$_kt_root" && cargo build -q -p lichen-ffi && cargo build -q -p uniffi-bindgen)
+  # The whole workspace, so features unify as in `cargo test --workspace` and nothing is
+  # compiled twice (building lichen-ffi alone would build lichen again without `ble`).
+  (cd "$_kt_root" && cargo build -q --workspace --locked)
   mkdir -p "$out/src" "$out/lib"
   "$_kt_target/debug/uniffi-bindgen" generate "$_kt_target/debug/liblichen_ffi.so" \
     --language kotlin --out-dir "$out/src" --no-format >/dev/null

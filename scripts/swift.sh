@@ -24,7 +24,7 @@ swift_chroot_ensure() {
   cp /etc/resolv.conf "$SWIFT_CHROOT/etc/resolv.conf" 2>/dev/null || true
   chroot "$SWIFT_CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     DEBIAN_FRONTEND=noninteractive sh -c \
-    'apt-get update -qq && apt-get install -y -qq --no-install-recommends swiftlang libc6-dev binutils gcc libstdc++-14-dev >/dev/null' \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends swiftlang libc6-dev binutils gcc libstdc++-14-dev libdbus-1-3 >/dev/null' \
     >>"$SWIFT_CHROOT.log" 2>&1 || { tail -20 "$SWIFT_CHROOT.log" >&2; return 1; }
   touch "$SWIFT_CHROOT/.lichen-ready"
 }

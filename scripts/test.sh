@@ -1,37 +1,58 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need, then checks formatting and
-# lints, runs every Rust test in the workspace, and the Python binding tests.
+# lints, runs every Rust test in the workspace, the binding tests in Python, Kotlin and Swift,
+# the apps' logic tests, and every fuzz target for a short budget. Each step prints the time
+# since the start, so a slow step shows in CI's log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+step() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 
-# System packages: libdbus-1-dev and pkg-config build btleplug (the `ble` feature, on for the
-# CLI); dbus (dbus-daemon) and python3-dbusmock run the BlueZ D-Bus mock test
-# (core/tests/ble_dbusmock.rs). Installed only when missing, as root, on Debian/Ubuntu.
+# System packages, all in one apt run before anything else uses apt: libdbus-1-dev and
+# pkg-config build btleplug (the `ble` feature, on for the CLI); dbus (dbus-daemon) and
+# python3-dbusmock run the BlueZ D-Bus mock test (core/tests/ble_dbusmock.rs); debootstrap
+# makes the Swift chroot; JNA and JUnit run the Kotlin tests on the JVM. Installed only when
+# missing, as root, on Debian/Ubuntu.
 . scripts/sysdeps.sh
 ensure_pkgs "cmd:pkg-config=pkg-config" "pc:dbus-1=libdbus-1-dev" \
-  "cmd:dbus-daemon=dbus" "py:dbusmock=python3-dbusmock"
+  "cmd:dbus-daemon=dbus" "py:dbusmock=python3-dbusmock" "cmd:debootstrap=debootstrap" \
+  "file:/usr/share/java/jna.jar=libjna-java" "file:/usr/share/java/junit4.jar=junit4" \
+  "cmd:java=default-jre-headless" "cmd:npm=npm"
 
 # Python binding tests need pytest.
 if ! python3 -m pytest --version >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check pytest
 fi
 
+# The Swift chroot (ADR 0028) is made in the background while Rust builds: it is mostly
+# download and unpacking. Its log is shown if it fails; the Swift steps wait for it.
+mkdir -p target
+( . scripts/swift.sh && swift_chroot_ensure ) >target/swift-chroot.log 2>&1 &
+swift_chroot_job=$!
+trap 'kill "$swift_chroot_job" 2>/dev/null || true' EXIT
+wait_for_swift_chroot() {
+  if ! wait "$swift_chroot_job"; then
+    cat target/swift-chroot.log >&2
+    echo "the Swift chroot could not be made (log above)" >&2
+    exit 1
+  fi
+}
+
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-echo "== format"
+step "format"
 cargo fmt --all -- --check
-echo "== the protocol crate stays sans-IO"
+step "the protocol crate stays sans-IO"
 scripts/check-proto-deps.sh
-echo "== the CLI stays on the front door"
+step "the CLI stays on the front door"
 scripts/check-cli-door.sh
 scripts/check-node-faces.sh
-echo "== lints (warnings are errors)"
+step "lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Licences, bans and sources of the dependency tree, and advisories (deny.toml, ADR 0030).
 # cargo-deny comes from crates.io when it is missing (once; its build takes ~320 s of CPU:
 # about 3 to 5 minutes on a free 2-core machine, 46 min on one shared by 8 builders). The
 # advisory database is fetched from outside crates.io; where that fails, the run says so
 # loudly and checks the rest offline: never a silent skip.
-echo "== cargo deny"
+step "cargo deny"
 if ! cargo deny --version >/dev/null 2>&1; then
   cargo install cargo-deny --locked
 fi
@@ -42,17 +63,20 @@ else
     "ADVISORIES NOT CHECKED in this run (licences, bans and sources are)" >&2
   cargo deny --locked --offline check licenses bans sources
 fi
-echo "== tests"
+step "tests"
 cargo test --workspace --locked
-echo "== Python binding tests"
+step "Python binding tests"
 bindings/test.sh
+step "Swift toolchain (the chroot)"
+wait_for_swift_chroot
 
 # --- fuzzing (a separate step; ADR 0021) ---------------------------------------------------
 # Every libFuzzer target in fuzz/ runs from its committed seed corpus for a short budget
 # (FUZZ_SECONDS each, default 8); a crash fails the run. A longer run is one command:
 # RUNS=10000000 scripts/fuzz.sh. cargo-fuzz comes from crates.io when it is missing.
-echo "== fuzzing (${FUZZ_SECONDS:-8} s per target)"
+step "fuzzing (${FUZZ_SECONDS:-8} s per target)"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-8} scripts/fuzz.sh
+step "done"
