@@ -22,8 +22,9 @@ use crate::face::tunnel::TunnelRole;
 /// The file name inside the data directory.
 pub const FILE: &str = "invites.json";
 
-/// One saved invite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One saved invite. The beacon is a bearer secret: `Debug` does not show it, and it is wiped
+/// from memory when the value is dropped.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedInvite {
     /// The beacon string.
     pub beacon: String,
@@ -35,6 +36,24 @@ pub struct SavedInvite {
     pub alias: Option<String>,
     /// When it was saved (UNIX seconds).
     pub saved_at: u64,
+}
+
+impl std::fmt::Debug for SavedInvite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SavedInvite")
+            .field("beacon", &"(secret)")
+            .field("role", &self.role)
+            .field("peer", &self.peer)
+            .field("alias", &self.alias)
+            .field("saved_at", &self.saved_at)
+            .finish()
+    }
+}
+
+impl Drop for SavedInvite {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.beacon);
+    }
 }
 
 impl SavedInvite {
@@ -88,12 +107,14 @@ impl SavedInvites {
     pub fn load(dir: &Path) -> Result<SavedInvites, SavedError> {
         let path = dir.join(FILE);
         let invites = match crate::fsutil::read_small(&path, crate::fsutil::RECORD_MAX) {
-            Ok(bytes) => {
-                let form: FileForm =
-                    serde_json::from_slice(&bytes).map_err(|e| SavedError::Format {
-                        path: path.clone(),
-                        err: e.to_string(),
-                    })?;
+            Ok(mut bytes) => {
+                let parsed = serde_json::from_slice::<FileForm>(&bytes);
+                // The file's bytes hold every beacon: wiped once parsed.
+                zeroize::Zeroize::zeroize(&mut bytes);
+                let form = parsed.map_err(|e| SavedError::Format {
+                    path: path.clone(),
+                    err: e.to_string(),
+                })?;
                 if form.version != 1 {
                     return Err(SavedError::Format {
                         path,
@@ -164,9 +185,13 @@ impl SavedInvites {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut file = opts.open(&tmp).map_err(io)?;
-        file.write_all(&text).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        let written = opts.open(&tmp).and_then(|mut file| {
+            file.write_all(&text)?;
+            file.sync_all()
+        });
+        // The text holds every beacon: wiped once written.
+        zeroize::Zeroize::zeroize(&mut text);
+        written.map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)
     }
 }
@@ -197,6 +222,11 @@ mod tests {
         assert_eq!(again.all().len(), 2);
         assert_eq!(again.all()[0].peer, Some(FeedId([7; 32]).to_hex()));
         assert_eq!(again.all()[0].alias.as_deref(), Some("Ana"));
+        let shown = format!("{:?}", again.all()[0]);
+        assert!(
+            !shown.contains(&again.all()[0].beacon),
+            "Debug shows the beacon: {shown}"
+        );
         assert_eq!(
             Invite::decode(&again.all()[1].beacon).unwrap().inviter(),
             &FeedId([7; 32])
