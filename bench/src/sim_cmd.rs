@@ -15,11 +15,11 @@ pub struct SimArgs {
     /// Number of nodes (node 0 authors every feed).
     #[arg(long, default_value_t = 2)]
     nodes: usize,
-    /// Feeds authored at node 0.
-    #[arg(long, default_value_t = 1)]
+    /// Feeds authored at node 0 (1 to 255).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
     feeds: u8,
-    /// Entries per feed (every other one with a side chain).
-    #[arg(long, default_value_t = 100)]
+    /// Entries per feed (every other one with a side chain), at least 1.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     entries: u32,
     /// Per-frame, per-receiver loss probability (0..1).
     #[arg(long, default_value = "0", value_parser = crate::args::probability)]

@@ -39,6 +39,26 @@ pub fn probability(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Emulator addresses: comma-separated `host:port`, each with a host and a port from 1 to
+/// 65535 (an address that does not answer is a dongle out of range; one that cannot be an
+/// address is a mistake to point out).
+pub fn socket_addrs(s: &str) -> Result<String, String> {
+    for a in s.split(',') {
+        let a = a.trim();
+        let Some((host, port)) = a.rsplit_once(':') else {
+            return Err(format!("{a:?} is not host:port"));
+        };
+        if host.is_empty() || host.chars().any(char::is_whitespace) {
+            return Err(format!("{a:?} has no host name"));
+        }
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 => {}
+            _ => return Err(format!("{a:?}: the port must be a number from 1 to 65535")),
+        }
+    }
+    Ok(s.to_owned())
+}
+
 /// `Instant::now() + d`, or `None` (never) if that is not a time the clock can hold.
 pub fn deadline(d: Option<Duration>) -> Option<std::time::Instant> {
     d.and_then(|d| std::time::Instant::now().checked_add(d))

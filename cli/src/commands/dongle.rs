@@ -27,7 +27,7 @@ const LIVE: u64 = 15_000;
 pub struct DongleArgs {
     /// Talk to dongle emulators at these socket addresses (comma-separated) instead of
     /// Bluetooth.
-    #[arg(long, global = true, env = "LICHEN_DONGLE_EMU")]
+    #[arg(long, global = true, env = "LICHEN_DONGLE_EMU", value_parser = crate::args::socket_addrs)]
     emu: Option<String>,
     /// One JSON object per line.
     #[arg(long, global = true)]
