@@ -14,13 +14,15 @@ stage=target/ios-swift
 rm -rf "$stage/gen" "$stage/pkg" "$stage/lib"
 mkdir -p "$stage/gen" "$stage/pkg" "$stage/lib"
 target/debug/uniffi-bindgen generate target/debug/liblichen_ffi.so --language swift \
-  --out-dir "$stage/gen" --no-format --config bindings/uniffi.toml >/dev/null
+  --out-dir "$stage/gen" --no-format
 
 # The package as committed (not the app, not a Mac's xcframework), plus what was generated.
 (cd ios && tar --exclude=.build --exclude=App --exclude=LichenFFI.xcframework -cf - .) |
   (cd "$stage/pkg" && tar -xf -)
 cp "$stage/gen/Lichen.swift" "$stage/pkg/Sources/Lichen/Lichen.swift"
-cp "$stage/gen/LichenFFI.h" "$stage/pkg/Sources/LichenFFI/LichenFFI.h"
+# uniffi 0.32 writes the C field of BleCentral.open as `open` (Swift's keyword quoting) into
+# the C header, which clang rejects; the field's name does not matter to the ABI.
+sed 's/`open`/open/' "$stage/gen/LichenFFI.h" >"$stage/pkg/Sources/LichenFFI/LichenFFI.h"
 cp target/debug/liblichen_ffi.so "$stage/lib/"
 
 SWIFT_JOB=ios swift_run "$stage/pkg" "$stage/lib" \

@@ -20,8 +20,9 @@ cargo build -p lichen-ffi -p uniffi-bindgen
 gen=target/ios-gen
 rm -rf "$gen" && mkdir -p "$gen/headers"
 target/debug/uniffi-bindgen generate target/debug/liblichen_ffi.dylib --language swift \
-  --out-dir "$gen" --no-format --config bindings/uniffi.toml
-cp "$gen/LichenFFI.h" "$gen/headers/"
+  --out-dir "$gen" --no-format
+# uniffi 0.32 quotes the C field of BleCentral.open as `open`, which clang rejects (ios/test.sh).
+sed 's/`open`/open/' "$gen/LichenFFI.h" >"$gen/headers/LichenFFI.h"
 cat > "$gen/headers/module.modulemap" <<'MAP'
 module LichenFFI {
     header "LichenFFI.h"

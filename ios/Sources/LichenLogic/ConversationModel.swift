@@ -87,7 +87,9 @@ public final class ConversationModel {
 public enum DeliveryMark: Equatable {
     case pending, sent, stored, delivered, read
 
-    public init(_ state: DeliveryState) {
+    /// Nil for messages of others (they carry no state).
+    public init?(_ state: DeliveryState?) {
+        guard let state else { return nil }
         switch state {
         case .written: self = .pending
         case .sent: self = .sent

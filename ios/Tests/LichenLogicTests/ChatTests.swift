@@ -84,8 +84,9 @@ final class ChatTests: XCTestCase {
         let c = try await newRoot("sel-c")
         let withB = try await a.chats().withPeople(people: [try b.feedId()])
         let withC = try await a.chats().withPeople(people: [try c.feedId()])
+        // The list orders by the newest message's timestamp, which may count whole seconds.
         _ = try await withB.send(text: "to b")
-        try await Task.sleep(nanoseconds: 20_000_000)
+        try await Task.sleep(nanoseconds: 1_100_000_000)
         _ = try await withC.send(text: "to c")
         let list = ChatListModel()
         try list.start(a.chats())
@@ -96,6 +97,7 @@ final class ChatTests: XCTestCase {
         list.select(withC.id())
         XCTAssertEqual(list.snapshot.selectedIndex, 0)
 
+        try await Task.sleep(nanoseconds: 1_100_000_000)
         _ = try await withB.send(text: "to b again")
         try await waitFor("b's chat on top") { list.snapshot.items.first?.id == withB.id() }
         let snap = list.snapshot

@@ -85,8 +85,7 @@ struct ConversationView: View {
                             if m.mine { Spacer() }
                             VStack(alignment: m.mine ? .trailing : .leading) {
                                 Text(m.text)
-                                if m.mine {
-                                    let mark = DeliveryMark(m.state)
+                                if m.mine, let mark = DeliveryMark(m.state) {
                                     Image(systemName: mark.symbol).font(.caption2)
                                         .accessibilityLabel(mark.label)
                                 }
