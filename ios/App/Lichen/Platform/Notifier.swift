@@ -37,7 +37,11 @@ final class Notifier: NSObject, UNUserNotificationCenterDelegate {
             center.add(UNNotificationRequest(identifier: n.chatId, content: c, trigger: nil))
         }
         center.removeDeliveredNotifications(withIdentifiers: d.withdraw)
-        center.setBadgeCount(d.badge)
+        if #available(iOS 17, *) {
+            center.setBadgeCount(d.badge)
+        } else {
+            DispatchQueue.main.async { UIApplication.shared.applicationIconBadgeNumber = d.badge }
+        }
     }
 
     func userNotificationCenter(
