@@ -12,17 +12,23 @@ swift_chroot_ensure
 cargo build -q -p lichen-ffi -p uniffi-bindgen
 stage=target/ios-swift
 rm -rf "$stage/gen" "$stage/pkg" "$stage/lib"
-mkdir -p "$stage/gen" "$stage/pkg" "$stage/lib"
+mkdir -p "$stage/gen" "$stage/pkg" "$stage/lib" "$stage/keep"
 target/debug/uniffi-bindgen generate target/debug/liblichen_ffi.so --language swift \
   --out-dir "$stage/gen" --no-format
+# uniffi 0.32 writes the C field of BleCentral.open as `open` (Swift's keyword quoting) into
+# the C header, which clang rejects; the field's name does not matter to the ABI.
+sed -i 's/`open`/open/' "$stage/gen/LichenFFI.h"
+# The generated files keep their old time when unchanged, so Swift rebuilds only what changed.
+for f in Lichen.swift LichenFFI.h; do
+  cmp -s "$stage/gen/$f" "$stage/keep/$f" || cp "$stage/gen/$f" "$stage/keep/$f"
+done
 
 # The package as committed (not the app, not a Mac's xcframework), plus what was generated.
 (cd ios && tar --exclude=.build --exclude=App --exclude=LichenFFI.xcframework -cf - .) |
   (cd "$stage/pkg" && tar -xf -)
-cp "$stage/gen/Lichen.swift" "$stage/pkg/Sources/Lichen/Lichen.swift"
-# uniffi 0.32 writes the C field of BleCentral.open as `open` (Swift's keyword quoting) into
-# the C header, which clang rejects; the field's name does not matter to the ABI.
-sed 's/`open`/open/' "$stage/gen/LichenFFI.h" >"$stage/pkg/Sources/LichenFFI/LichenFFI.h"
+mkdir -p "$stage/pkg/Sources/Lichen"
+cp -p "$stage/keep/Lichen.swift" "$stage/pkg/Sources/Lichen/Lichen.swift"
+cp -p "$stage/keep/LichenFFI.h" "$stage/pkg/Sources/LichenFFI/LichenFFI.h"
 cp target/debug/liblichen_ffi.so "$stage/lib/"
 
 SWIFT_JOB=ios swift_run "$stage/pkg" "$stage/lib" \

@@ -29,6 +29,7 @@ module LichenFFI {
     export *
 }
 MAP
+mkdir -p ios/Sources/Lichen
 cp "$gen/Lichen.swift" ios/Sources/Lichen/Lichen.swift
 # One simulator slice holding both simulator architectures.
 sim=target/ios-sim-universal/$profile
