@@ -88,7 +88,8 @@ func outOfRange(_ what: String, _ index: UInt32, _ count: Int) -> CallbackError 
 }
 
 /// Held by Lichen; holds the model weakly so dropping the model ends the stream.
-private final class ListForwarder: ChatListListener {
+/// Sendable by hand: `model` is set once, in init.
+private final class ListForwarder: ChatListListener, @unchecked Sendable {
     weak var model: ChatListModel?
     init(_ model: ChatListModel) { self.model = model }
     func onUpdate(diffs: [ChatListDiff]) throws { try model?.apply(diffs) }

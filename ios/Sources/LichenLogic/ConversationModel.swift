@@ -122,7 +122,8 @@ public enum DeliveryMark: Equatable {
     }
 }
 
-private final class TimelineForwarder: TimelineListener {
+/// Sendable by hand: `model` is set once, in init.
+private final class TimelineForwarder: TimelineListener, @unchecked Sendable {
     weak var model: ConversationModel?
     init(_ model: ConversationModel) { self.model = model }
     func onUpdate(diffs: [TimelineDiff]) throws { try model?.apply(diffs) }

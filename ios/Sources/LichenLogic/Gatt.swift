@@ -64,7 +64,8 @@ public protocol CentralObserver: AnyObject {
 /// The bindings' `BleCentral` over a `GattPort`: maps failures to `OpenError`, refuses
 /// writes larger than the link carries, serializes writes per device (CoreBluetooth allows
 /// one outstanding write with response), and tells an observer about links coming and going.
-public final class CentralSession: BleCentral {
+/// Sendable by hand: its state is under `lock`; the port must accept calls from any thread.
+public final class CentralSession: BleCentral, @unchecked Sendable {
     private let port: GattPort
     private let lock = NSLock()
     private var open: [String: (mtu: UInt32, writeLock: NSLock)] = [:]

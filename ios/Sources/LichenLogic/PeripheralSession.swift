@@ -89,7 +89,8 @@ public final class PeripheralSession {
     }
 }
 
-private final class Sender: FrameSender {
+/// Sendable by hand: `session` is set once, in init.
+private final class Sender: FrameSender, @unchecked Sendable {
     let central: String
     weak var session: PeripheralSession?
     init(central: String, session: PeripheralSession) {

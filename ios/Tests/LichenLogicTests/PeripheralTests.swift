@@ -7,7 +7,7 @@ import XCTest
 /// Stands in for CBPeripheralManager: `updateValue` refuses every other frame (a full
 /// transmit queue) and says it is ready again a moment later; what it sends goes to the
 /// other phone's native link.
-final class FlakyPort: PeripheralPort {
+final class FlakyPort: PeripheralPort, @unchecked Sendable {
     weak var session: PeripheralSession?
     var deliver: ((Data) -> Void)?
     private let lock = NSLock()
@@ -30,10 +30,17 @@ final class FlakyPort: PeripheralPort {
     }
 }
 
-final class B2A: FrameSender {
+/// Phone B's writes into A's RX. A central writes only once its subscription went through:
+/// until `subscribed` opens, a write waits (within Lichen's 5 s per frame).
+final class B2A: FrameSender, @unchecked Sendable {
     weak var session: PeripheralSession?
+    let subscribed = DispatchGroup()
+    init() { subscribed.enter() }
     func send(frame: Data) throws -> SendOutcome {
-        session?.wrote(central: "phone-b", value: frame) == true ? .sent : .refused(reason: "no link")
+        guard subscribed.wait(timeout: .now() + 4) == .success else {
+            return .refused(reason: "not subscribed yet")
+        }
+        return session?.wrote(central: "phone-b", value: frame) == true ? .sent : .refused(reason: "no link")
     }
 }
 
@@ -54,6 +61,7 @@ final class PeripheralTests: XCTestCase {
         let bLink = try b.links().attachNativeLink(peer: "phone-a", mtu: 185, sender: toA)
         port.deliver = { try? bLink.frameIn(frame: $0) }
         try session.subscribed(central: "phone-b", maximumUpdateValueLength: 182)
+        toA.subscribed.leave()
         XCTAssertEqual(session.centrals, ["phone-b"])
 
         let atB = ConversationModel(b.chats().publicChannel())

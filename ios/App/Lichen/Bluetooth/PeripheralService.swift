@@ -46,11 +46,8 @@ final class PeripheralService: NSObject, CBPeripheralManagerDelegate, Peripheral
     ) {
         let id = central.identifier.uuidString
         centrals[id] = central
-        // Lichen waits for the outcome of each frame; off the delegate queue.
-        DispatchQueue.global().async { [session] in
-            try? session?.subscribed(
-                central: id, maximumUpdateValueLength: central.maximumUpdateValueLength)
-        }
+        // At once, on the delegate queue: the central's first write may follow right away.
+        try? session.subscribed(central: id, maximumUpdateValueLength: central.maximumUpdateValueLength)
     }
 
     func peripheralManager(
