@@ -1,0 +1,35 @@
+#!/bin/sh
+# The iOS app's logic under `swift test`, against the real library: builds lichen-ffi,
+# generates the Swift bindings from it, and runs LichenLogic's tests in the Swift chroot
+# (scripts/swift.sh) with the host's liblichen_ffi.so (LICHEN_HOST_FFI=1, see Package.swift).
+# Exits non-zero when anything fails, including when Swift cannot run here.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+. scripts/swift.sh
+swift_chroot_ensure
+
+cargo build -q -p lichen-ffi -p uniffi-bindgen
+stage=target/ios-swift
+rm -rf "$stage/gen" "$stage/pkg" "$stage/lib"
+mkdir -p "$stage/gen" "$stage/pkg" "$stage/lib" "$stage/keep"
+target/debug/uniffi-bindgen generate target/debug/liblichen_ffi.so --language swift \
+  --out-dir "$stage/gen" --no-format
+# uniffi 0.32 writes the C field of BleCentral.open as `open` (Swift's keyword quoting) into
+# the C header, which clang rejects; the field's name does not matter to the ABI.
+sed -i 's/`open`/open/' "$stage/gen/LichenFFI.h"
+# The generated files keep their old time when unchanged, so Swift rebuilds only what changed.
+for f in Lichen.swift LichenFFI.h; do
+  cmp -s "$stage/gen/$f" "$stage/keep/$f" || cp "$stage/gen/$f" "$stage/keep/$f"
+done
+
+# The package as committed (not the app, not a Mac's xcframework), plus what was generated.
+(cd ios && tar --exclude=.build --exclude=App --exclude=LichenFFI.xcframework -cf - .) |
+  (cd "$stage/pkg" && tar -xf -)
+mkdir -p "$stage/pkg/Sources/Lichen"
+cp -p "$stage/keep/Lichen.swift" "$stage/pkg/Sources/Lichen/Lichen.swift"
+cp -p "$stage/keep/LichenFFI.h" "$stage/pkg/Sources/LichenFFI/LichenFFI.h"
+cp target/debug/liblichen_ffi.so "$stage/lib/"
+
+SWIFT_JOB=ios swift_run "$stage/pkg" "$stage/lib" \
+  "LICHEN_HOST_FFI=1 swift test ${LICHEN_SWIFT_FILTER:+--filter $LICHEN_SWIFT_FILTER}"
