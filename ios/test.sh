@@ -9,7 +9,8 @@ cd "$root"
 . scripts/swift.sh
 swift_chroot_ensure
 
-cargo build -q -p lichen-ffi -p uniffi-bindgen
+# The whole workspace, so features unify as in `cargo test --workspace` (nothing built twice).
+cargo build -q --workspace --locked
 stage=target/ios-swift
 rm -rf "$stage/gen" "$stage/pkg" "$stage/lib"
 mkdir -p "$stage/gen" "$stage/pkg" "$stage/lib" "$stage/keep"
