@@ -52,7 +52,7 @@ kotlin_bindings_jar() {
   LICHEN_BINDINGS_JAR="$out/lichen-bindings.jar"
   if [ ! -f "$LICHEN_BINDINGS_JAR" ] || [ "$(cat "$out/lichen-bindings.sum" 2>/dev/null)" != "$sum" ]; then
     echo "kotlin: compiling the generated bindings"
-    "$KOTLINC" -nowarn -cp "$KOTLIN_CP" -d "$LICHEN_BINDINGS_JAR" "$out"/src/org/lichen/*.kt
+    "$KOTLINC" -nowarn -cp "$KOTLIN_CP" -d "$LICHEN_BINDINGS_JAR" "$out"/src/org/lichen/*.kt || return 1
     echo "$sum" >"$out/lichen-bindings.sum"
   fi
   export LICHEN_BINDINGS_JAR
