@@ -152,7 +152,7 @@ class ConversationViewModel(
             _state.update { it.copy(draft = "", draftHint = null, error = null) }
             m
         } catch (e: Exception) {
-            _state.update { it.copy(error = e.message ?: "sending failed") }
+            _state.update { it.copy(error = e.forPerson("sending failed")) }
             null
         }
     }

@@ -12,59 +12,63 @@ import org.lichen.TimelineDiff
  * instead of showing a wrong list or crashing.
  */
 object Diffs {
-    fun chatList(items: MutableList<ChatListItem>, diffs: List<ChatListDiff>): Boolean {
-        val copy = items.toMutableList()
-        for (d in diffs) {
+    fun chatList(items: MutableList<ChatListItem>, diffs: List<ChatListDiff>): Boolean = edit(items) { copy ->
+        diffs.all { d ->
             when (d) {
-                is ChatListDiff.Reset -> { copy.clear(); copy.addAll(d.values) }
-                is ChatListDiff.Insert -> {
-                    val i = d.index.toInt()
-                    if (i > copy.size) return false
-                    copy.add(i, d.value)
-                }
-                is ChatListDiff.Set -> {
-                    val i = d.index.toInt()
-                    if (i >= copy.size) return false
-                    copy[i] = d.value
-                }
-                is ChatListDiff.Remove -> {
-                    val i = d.index.toInt()
-                    if (i >= copy.size) return false
-                    copy.removeAt(i)
-                }
+                is ChatListDiff.Reset -> reset(copy, d.values)
+                is ChatListDiff.Insert -> insert(copy, d.index, d.value)
+                is ChatListDiff.Set -> set(copy, d.index, d.value)
+                is ChatListDiff.Remove -> remove(copy, d.index)
             }
         }
+    }
+
+    fun timeline(items: MutableList<ChatMessage>, diffs: List<TimelineDiff>): Boolean = edit(items) { copy ->
+        diffs.all { d ->
+            when (d) {
+                is TimelineDiff.Reset -> reset(copy, d.values)
+                is TimelineDiff.Insert -> insert(copy, d.index, d.value)
+                is TimelineDiff.Set -> set(copy, d.index, d.value)
+                is TimelineDiff.Remove -> remove(copy, d.index)
+                is TimelineDiff.PushFront -> copy.addAll(0, d.values).let { true }
+                is TimelineDiff.Append -> copy.addAll(d.values).let { true }
+            }
+        }
+    }
+
+    /** Applies [change] to a copy and keeps it only if every step fitted. */
+    private inline fun <T> edit(items: MutableList<T>, change: (MutableList<T>) -> Boolean): Boolean {
+        val copy = items.toMutableList()
+        if (!change(copy)) return false
         items.clear()
         items.addAll(copy)
         return true
     }
 
-    fun timeline(items: MutableList<ChatMessage>, diffs: List<TimelineDiff>): Boolean {
-        val copy = items.toMutableList()
-        for (d in diffs) {
-            when (d) {
-                is TimelineDiff.Reset -> { copy.clear(); copy.addAll(d.values) }
-                is TimelineDiff.Insert -> {
-                    val i = d.index.toInt()
-                    if (i > copy.size) return false
-                    copy.add(i, d.value)
-                }
-                is TimelineDiff.Set -> {
-                    val i = d.index.toInt()
-                    if (i >= copy.size) return false
-                    copy[i] = d.value
-                }
-                is TimelineDiff.Remove -> {
-                    val i = d.index.toInt()
-                    if (i >= copy.size) return false
-                    copy.removeAt(i)
-                }
-                is TimelineDiff.PushFront -> copy.addAll(0, d.values)
-                is TimelineDiff.Append -> copy.addAll(d.values)
-            }
-        }
-        items.clear()
-        items.addAll(copy)
+    private fun <T> reset(copy: MutableList<T>, values: List<T>): Boolean {
+        copy.clear()
+        copy.addAll(values)
+        return true
+    }
+
+    private fun <T> insert(copy: MutableList<T>, index: UInt, value: T): Boolean {
+        val i = index.toInt()
+        if (index > Int.MAX_VALUE.toUInt() || i > copy.size) return false
+        copy.add(i, value)
+        return true
+    }
+
+    private fun <T> set(copy: MutableList<T>, index: UInt, value: T): Boolean {
+        val i = index.toInt()
+        if (index > Int.MAX_VALUE.toUInt() || i >= copy.size) return false
+        copy[i] = value
+        return true
+    }
+
+    private fun <T> remove(copy: MutableList<T>, index: UInt): Boolean {
+        val i = index.toInt()
+        if (index > Int.MAX_VALUE.toUInt() || i >= copy.size) return false
+        copy.removeAt(i)
         return true
     }
 }

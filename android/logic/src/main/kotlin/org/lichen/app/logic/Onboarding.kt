@@ -110,7 +110,7 @@ class Onboarding(
         val existing = try {
             opener.openExisting()
         } catch (e: Exception) {
-            _step.value = OnboardingStep.ChooseIdentity(e.message)
+            _step.value = OnboardingStep.ChooseIdentity(e.forPerson())
             return
         }
         if (existing == null) {
@@ -126,7 +126,7 @@ class Onboarding(
             root = opener.create()
             advance()
         } catch (e: Exception) {
-            _step.value = OnboardingStep.ChooseIdentity(e.message ?: "creating failed")
+            _step.value = OnboardingStep.ChooseIdentity(e.forPerson("creating failed"))
         }
     }
 
@@ -141,7 +141,7 @@ class Onboarding(
             root = opener.restore(s.backup)
             advance()
         } catch (e: Exception) {
-            _step.value = OnboardingStep.ChooseIdentity(e.message ?: "restoring failed")
+            _step.value = OnboardingStep.ChooseIdentity(e.forPerson("restoring failed"))
         }
     }
 
@@ -160,7 +160,7 @@ class Onboarding(
             r.settings().setMyName(n)
             advance()
         } catch (e: Exception) {
-            _step.value = OnboardingStep.DisplayName(n, e.message)
+            _step.value = OnboardingStep.DisplayName(n, e.forPerson())
         }
     }
 

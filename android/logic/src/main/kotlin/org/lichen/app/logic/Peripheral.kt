@@ -58,7 +58,7 @@ class PeripheralSessions(
             sessions[central] = s
             null
         } catch (e: LinkException) {
-            e.message ?: "the link could not be attached"
+            e.forPerson("the link could not be attached")
         }
     }
 

@@ -48,7 +48,7 @@ class PhoneCentral(private val links: Links, private val port: GattPort) {
         val conn = try {
             port.connect(id, events)
         } catch (e: Exception) {
-            return e.message ?: "connecting failed"
+            return e.forPerson("connecting failed")
         }
         val p = Peer(conn)
         peer = p
@@ -88,7 +88,7 @@ class PhoneCentral(private val links: Links, private val port: GattPort) {
                 conn.close()
             } catch (_: Exception) {
             }
-            return e.message ?: "setting up the link failed"
+            return e.forPerson("setting up the link failed")
         }
     }
 
