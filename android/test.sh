@@ -51,5 +51,5 @@ classes=$(for f in "${test_src[@]}"; do b=$(basename "$f" .kt); case $b in *Test
 [ -n "$classes" ] || { echo "android: no test classes found" >&2; exit 1; }
 echo "android: running $(echo "$classes" | wc -l) test classes on the JVM"
 # shellcheck disable=SC2086
-java -Djna.library.path="$LICHEN_LIB_DIR" -cp "$cp_base:$out/logic.jar:$out/logic-tests.jar" \
+java -Djna.library.path="$LICHEN_LIB_DIR" -cp "$KOTLIN_HOME/lib/kotlin-stdlib.jar:$cp_base:$out/logic.jar:$out/logic-tests.jar" \
   org.junit.runner.JUnitCore $classes

@@ -72,6 +72,7 @@ class OnboardingTest {
         assertTrue(rows.all { it.badge == null })
         list.close()
         val backup = root.backup().export()
+        val me = root.feedId()
         root.shutdown()
 
         // Opened again with everything granted: straight to the chat list.
@@ -79,7 +80,7 @@ class OnboardingTest {
         val again = Onboarding(phone, LichenRoots(dir.absolutePath), phoneToPhone = false)
         again.start()
         val reopened = (again.step.value as OnboardingStep.Done).root
-        assertEquals(root.feedId(), reopened.feedId())
+        assertEquals(me, reopened.feedId())
         reopened.shutdown()
 
         // Restoring on another phone passes the fork warning and keeps the name.
@@ -95,7 +96,7 @@ class OnboardingTest {
         phone2.grantedSet += Permission.LOCATION
         restore.permissionResult(Permission.LOCATION, true)
         val restored = (restore.step.value as OnboardingStep.Done).root
-        assertEquals(root.feedId(), restored.feedId())
+        assertEquals(me, restored.feedId())
         assertEquals("Ada", restored.settings().get().displayName)
         restored.shutdown()
     }
