@@ -16,9 +16,6 @@ cargo build --release -p lichen-ffi -p uniffi-bindgen
 rm -rf "$here/lib/src/main/kotlin/org/lichen"
 target/release/uniffi-bindgen generate target/release/liblichen_ffi.so \
   --language kotlin --config bindings/uniffi.toml --out-dir "$here/lib/src/main/kotlin"
-# The exported Link.close() clashes with AutoCloseable.close() in Kotlin; renamed until the
-# bindings rename it (test.sh does the same).
-sed -i 's/fun `close`()/fun `closeLink`()/g' "$here/lib/src/main/kotlin/org/lichen/lichen_ffi.kt"
 cd "$here"
 ${GRADLE:-./gradlew} :lib:assembleRelease
 echo "AAR: $here/lib/build/outputs/aar/lib-release.aar"

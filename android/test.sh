@@ -9,30 +9,16 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/kotlin.sh"
 kotlin_ensure
 out="${CARGO_TARGET_DIR:-$root/target}/android-kt"
-kotlin_bindings "$out/bind"
-# The generated Kotlin does not compile as it stands: the exported Link.close() clashes with
-# the close() of AutoCloseable that uniffi adds to every object. Until the bindings rename
-# it, the exported one is renamed closeLink() here (build-libs.sh does the same).
-mkdir -p "$out/bind/patched"
-sed 's/fun `close`()/fun `closeLink`()/g' "$out/bind/src/org/lichen/lichen_ffi.kt" >"$out/bind/patched/lichen_ffi.kt.new"
-cmp -s "$out/bind/patched/lichen_ffi.kt.new" "$out/bind/patched/lichen_ffi.kt" 2>/dev/null \
-  || mv "$out/bind/patched/lichen_ffi.kt.new" "$out/bind/patched/lichen_ffi.kt"
-rm -f "$out/bind/patched/lichen_ffi.kt.new"
-LICHEN_BINDINGS_JAR="$out/bind/lichen-bindings.jar"
-bind_sum=$(sha256sum "$out/bind/patched/lichen_ffi.kt" | cut -d' ' -f1)
-if [ ! -f "$LICHEN_BINDINGS_JAR" ] || [ "$(cat "$out/bind/lichen-bindings.sum" 2>/dev/null)" != "$bind_sum" ]; then
-  echo "android: compiling the generated bindings"
-  rm -f "$out/bind/lichen-bindings.sum"
-  "$KOTLINC" -nowarn -jvm-target 17 -cp "$KOTLIN_CP" -d "$LICHEN_BINDINGS_JAR" "$out/bind/patched/lichen_ffi.kt"
-  echo "$bind_sum" >"$out/bind/lichen-bindings.sum"
-fi
+# The generated bindings, compiled once into the jar the binding tests use too
+# (scripts/kotlin.sh; Link.close() is disconnect() in Kotlin, bindings/uniffi.toml).
+kotlin_bindings_jar "${CARGO_TARGET_DIR:-$root/target}/kotlin-bindings"
 
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 mapfile -t main_src < <(find "$root/android/logic/src/main/kotlin" -name '*.kt' | sort)
 mapfile -t test_src < <(find "$root/android/logic/src/test/kotlin" -name '*.kt' | sort)
 cp_base="$KOTLIN_CP:$LICHEN_BINDINGS_JAR"
 
-main_sum=$(hash_of "$out/bind/lichen-bindings.sum" "${main_src[@]}")
+main_sum=$(hash_of "${LICHEN_BINDINGS_JAR%.jar}.sum" "${main_src[@]}")
 if [ ! -f "$out/logic.jar" ] || [ "$(cat "$out/logic.sum" 2>/dev/null)" != "$main_sum" ]; then
   echo "android: compiling logic (${#main_src[@]} files)"
   rm -f "$out/logic.sum" "$out/logic-tests.sum"
