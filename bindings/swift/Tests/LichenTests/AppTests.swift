@@ -102,18 +102,17 @@ final class AppTests: XCTestCase {
             }
             XCTAssertTrue(reason.contains("not a chat id"), reason)
         }
-        await expectChatError("a bad message id", { if case .BadReference = $0 { true } else { false } }) {
+        await expectChatError("a bad message id", "BadReference") {
             _ = try await chats.message(id: "%%%")
         }
-        await expectChatError("a bad cursor", { if case .BadReference = $0 { true } else { false } }) {
+        await expectChatError("a bad cursor", "BadReference") {
             _ = try await chats.publicChannel().page(before: "zz", limit: 10)
         }
-        await expectChatError("an unknown contact", {
-            if case .UnknownContact(let r) = $0 { r.contains("nobody-by-that-name") } else { false }
-        }) {
+        let why = await expectChatError("an unknown contact", "UnknownContact") {
             _ = try await chats.sendTo(people: ["nobody-by-that-name"], text: "hi")
         }
-        await expectChatError("an empty post", { if case .Invalid = $0 { true } else { false } }) {
+        XCTAssertTrue(why.contains("nobody-by-that-name"), why)
+        await expectChatError("an empty post", "Invalid") {
             _ = try await chats.sendPublic(text: "")
         }
         do {
@@ -131,7 +130,7 @@ final class AppTests: XCTestCase {
         await a.shutdown()
 
         // A stopped root says so; opening twice, or nothing, or a bad key is refused.
-        await expectChatError("a stopped root", { if case .Stopped = $0 { true } else { false } }) {
+        await expectChatError("a stopped root", "Stopped") {
             _ = try await a.chats().list()
         }
         do {
@@ -155,8 +154,10 @@ final class AppTests: XCTestCase {
     }
 
     func testFunctionsAndTheirErrors() throws {
-        let forms = try feedIdForms(text: "did:ssb:ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")
-        XCTAssertEqual(forms.hex, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8")
+        let forms = try feedIdForms(
+            text: "did:ssb:ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=")
+        XCTAssertEqual(
+            forms.hex, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8")
         XCTAssertEqual(forms.short, "AOQQP-P7TZY")
         XCTAssertThrowsError(try feedIdForms(text: "not a feed")) { e in
             guard case LichenError.InvalidInput(let reason) = e else {
@@ -170,16 +171,35 @@ final class AppTests: XCTestCase {
         XCTAssertFalse(lichenVersion().isEmpty)
     }
 
+    /// Runs `call`, which must throw the ChatError `variant`; returns its reason.
+    @discardableResult
     func expectChatError(
-        _ what: String, _ matches: (ChatError) -> Bool, _ call: () async throws -> Void
-    ) async {
+        _ what: String, _ variant: String, _ call: () async throws -> Void
+    ) async -> String {
         do {
             try await call()
             XCTFail("\(what) was accepted")
         } catch let e as ChatError {
-            XCTAssertTrue(matches(e), "\(what): wrong variant \(e)")
+            let (name, reason) = named(e)
+            XCTAssertEqual(name, variant, "\(what): \(reason)")
+            return reason
         } catch {
             XCTFail("\(what): not a ChatError but \(type(of: error)): \(error)")
+        }
+        return ""
+    }
+
+    /// The variant's name and its reason (a switch, so a new variant must be named here).
+    func named(_ e: ChatError) -> (String, String) {
+        switch e {
+        case .BadReference(let r): ("BadReference", r)
+        case .UnknownContact(let r): ("UnknownContact", r)
+        case .AmbiguousContact(let r): ("AmbiguousContact", r)
+        case .NotAMember(let r): ("NotAMember", r)
+        case .SigningHeld(let r): ("SigningHeld", r)
+        case .Invalid(let r): ("Invalid", r)
+        case .Failed(let r): ("Failed", r)
+        case .Stopped(let r): ("Stopped", r)
         }
     }
 }

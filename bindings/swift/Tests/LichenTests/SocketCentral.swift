@@ -4,11 +4,8 @@
 import Foundation
 import Lichen
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+// Linux only (Glibc); an iOS app has CoreBluetooth instead of this.
+import Glibc
 
 enum Gatt {
     static let service = uuid("6e400001-7646-4b5b-9a50-71becce51558")
@@ -39,14 +36,11 @@ final class Wire: @unchecked Sendable {
 
     /// Connects to `host:port` (IPv4), with reads that give up after `timeout` seconds.
     init(_ addr: String, timeout: Int) throws {
-        guard let colon = addr.lastIndex(of: ":"), let port = UInt16(addr[addr.index(after: colon)...])
+        guard let colon = addr.lastIndex(of: ":"),
+            let port = UInt16(addr[addr.index(after: colon)...])
         else { throw WireError(description: "bad address \(addr)") }
         let host = String(addr[..<colon])
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw WireError(description: "socket: errno \(errno)") }
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
@@ -83,7 +77,9 @@ final class Wire: @unchecked Sendable {
         frame += body
         var off = 0
         while off < frame.count {
-            let sent = frame[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = frame[off...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { throw WireError(description: "send: \(String(cString: strerror(errno)))") }
             off += sent
         }

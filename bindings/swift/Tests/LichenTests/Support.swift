@@ -115,12 +115,20 @@ final class TimelineRecorder: TimelineListener, @unchecked Sendable {
 }
 
 /// A task executor of exactly one thread. Tasks that prefer it run every nonisolated async
-/// function on that thread, the generated bindings' polls of Rust futures included: if any
-/// call held its thread, nothing else preferring this executor could run meanwhile.
+/// function on that thread, the generated bindings' polls of Rust futures included, and it
+/// times each job it runs: the longest is how long any call held its caller's thread (a
+/// figure that, unlike the gaps between ticks, does not grow when the machine is busy and
+/// the thread waits to be scheduled).
 final class OneThread: TaskExecutor, @unchecked Sendable {
     private let cond = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
+    private var longest = 0.0
+    private var count = 0
+
+    /// The longest a job ran, in seconds, and how many jobs ran.
+    var longestJob: Double { cond.lock(); defer { cond.unlock() }; return longest }
+    var jobsRun: Int { cond.lock(); defer { cond.unlock() }; return count }
 
     init() {
         let t = Thread { [unowned self] in self.loop() }
@@ -152,12 +160,19 @@ final class OneThread: TaskExecutor, @unchecked Sendable {
             }
             let job = jobs.removeFirst()
             cond.unlock()
+            let start = monotonic()
             job.runSynchronously(on: asUnownedTaskExecutor())
+            let took = monotonic() - start
+            cond.lock()
+            longest = max(longest, took)
+            count += 1
+            cond.unlock()
         }
     }
 }
 
-/// Ticks every 10 ms on the executor it is started under and keeps the gaps between ticks.
+/// Ticks every 10 ms on the executor it is started under and keeps the gaps between ticks:
+/// it shows the thread stayed free for other work while the calls were under way.
 final class Ticker: @unchecked Sendable {
     private let lock = NSLock()
     private var gaps: [Double] = []
@@ -184,6 +199,9 @@ final class Ticker: @unchecked Sendable {
 
 /// Seconds on a clock that only goes forward.
 func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// Seconds as milliseconds, for the log.
+func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
 
 /// Seconds a synchronous call took.
 func timed<T>(_ call: () throws -> T) rethrows -> (T, Double) {
