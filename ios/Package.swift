@@ -11,6 +11,12 @@ import PackageDescription
 
 let hostLibrary = ProcessInfo.processInfo.environment["LICHEN_HOST_FFI"] == "1"
 
+// The bindings' own XCTest tests (bindings/swift/Tests/LichenTests), which ios/test.sh stages
+// beside these so that one build of the generated module serves both suites.
+let packageDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let bindingTests = FileManager.default.fileExists(
+    atPath: packageDir.appendingPathComponent("Tests/LichenBindingsTests").path)
+
 let ffi: Target = hostLibrary
     ? .systemLibrary(name: "LichenFFI", path: "Sources/LichenFFI")
     : .binaryTarget(name: "LichenFFI", path: "LichenFFI.xcframework")
@@ -32,6 +38,10 @@ let package = Package(
         .testTarget(
             name: "LichenLogicTests", dependencies: ["LichenLogic", "Lichen"],
             path: "Tests/LichenLogicTests"),
-    ],
+    ] + (bindingTests
+        ? [.testTarget(
+            name: "LichenBindingsTests", dependencies: ["Lichen"],
+            path: "Tests/LichenBindingsTests")]
+        : []),
     swiftLanguageVersions: [.v5]
 )

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The iOS app's logic under `swift test`, against the real library: builds lichen-ffi,
-# generates the Swift bindings from it, and runs LichenLogic's tests in the Swift chroot
+# generates the Swift bindings from it, and runs LichenLogic's tests and the bindings' own
+# Swift tests (bindings/swift/Tests) in the Swift chroot
 # (scripts/swift.sh) with the host's liblichen_ffi.so (LICHEN_HOST_FFI=1, see Package.swift).
 # Exits non-zero when anything fails, including when Swift cannot run here.
 set -eu
@@ -27,6 +28,10 @@ done
 # The package as committed (not the app, not a Mac's xcframework), plus what was generated.
 (cd ios && tar --exclude=.build --exclude=App --exclude=LichenFFI.xcframework -cf - .) |
   (cd "$stage/pkg" && tar -xf -)
+# The bindings' own Swift tests join this run (one build of the generated module for both;
+# scripts/test-swift.sh runs them alone in their own package).
+mkdir -p "$stage/pkg/Tests/LichenBindingsTests"
+cp -p bindings/swift/Tests/LichenTests/*.swift "$stage/pkg/Tests/LichenBindingsTests/"
 mkdir -p "$stage/pkg/Sources/Lichen"
 cp -p "$stage/keep/Lichen.swift" "$stage/pkg/Sources/Lichen/Lichen.swift"
 cp -p "$stage/keep/LichenFFI.h" "$stage/pkg/Sources/LichenFFI/LichenFFI.h"
