@@ -181,8 +181,12 @@ fn group_of_three_reads_for_members_only() {
     let page = a.chats.page(&group, None, 10).unwrap();
     let texts: Vec<_> = page.messages.iter().map(|m| m.text().unwrap()).collect();
     assert_eq!(texts, ["on my way", "meet at the ridge"]);
-    // No receipts in groups (as deployed): C wrote only its post.
-    assert_eq!(c.store.frontier(&c.fid()).unwrap().unwrap().seq, 1);
+    // No DLV/ACK in groups (as deployed): C wrote its group delivery record (HLD, sealed to
+    // the group, ADR 0026) when A's message arrived, then its post.
+    assert_eq!(c.store.frontier(&c.fid()).unwrap().unwrap().seq, 2);
+    let rec = a.chats.delivery(&page.messages[1].mid).unwrap().unwrap();
+    // A has C's record, not B's: stored by A and C.
+    assert_eq!((rec.stored(), rec.read()), (2, 1), "{}", rec.describe());
 }
 
 #[test]

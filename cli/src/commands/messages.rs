@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use lichen::chat::content::Payload;
-use lichen::chat::{ChatId, Chats, Cursor, Message, MessageBody, OtherEntry, OtherKind};
+use lichen::chat::{
+    ChatId, Chats, Cursor, GroupDelivery, Message, MessageBody, OtherEntry, OtherKind, Route,
+    RouteDirection,
+};
 use lichen::text::safe;
 use lichen::AppOptions;
 
@@ -30,7 +33,10 @@ pub struct MessagesArgs {
     #[arg(long, requires = "chat")]
     before: Option<String>,
     /// One JSON object per message: `chat`, `mid`, `author`, `author_name`, `seq`, `ts`,
-    /// `kind`, `text`, `payload`, `location`, `mine`, `state` (mine only), `cursor`.
+    /// `kind`, `text`, `payload`, `location`, `mine`, `state` (mine only), `cursor`, `route`
+    /// (`{kind, direction, at}` or null), `delivery` (groups: `{stored, read, members:
+    /// [{member, name, stored, read}]}`, else null); after a chat's messages, one object per
+    /// gap: `{"gap": {chat, author, name, held, claimed, missing, via, vouched_by}}`.
     #[arg(long)]
     json: bool,
 }
@@ -100,6 +106,22 @@ pub fn run(data: &DataDir, args: &MessagesArgs) -> anyhow::Result<ExitCode> {
         for m in got.iter().rev() {
             show(chats, m, args.json)?;
         }
+        for g in chats.gaps(&id)? {
+            if args.json {
+                outln!(
+                    "{}",
+                    serde_json::json!({"gap": {
+                        "chat": id.to_string(), "author": g.author.to_ref(), "name": g.name,
+                        "held": g.held, "claimed": g.claimed, "missing": g.missing,
+                        "via": g.via.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                        "vouched_by": g.vouched_by.iter().map(|f| f.to_ref()).collect::<Vec<_>>(),
+                    }})
+                )?;
+            } else {
+                let title = chats.summary(&id)?.title;
+                outln!("[{}] … {}", safe(&title), safe(&g.describe()))?;
+            }
+        }
     }
     if args.chat.is_none() {
         for o in chats.other_entries(usize::MAX)? {
@@ -132,9 +154,23 @@ fn show(chats: &Chats, m: &Message, json: bool) -> anyhow::Result<()> {
         .state
         .map(|s| format!("  ({})", s.name()))
         .unwrap_or_default();
+    let route = m
+        .route
+        .map(|r| format!("  [{}]", route_text(&r)))
+        .unwrap_or_default();
+    let delivery = match chats.delivery(&m.mid)? {
+        Some(d) => format!("  ({})", d.describe()),
+        None => String::new(),
+    };
     let title = chats.summary(&m.chat)?.title;
     // Everything but the state mark comes from others: one line, no terminal controls.
-    outln!("[{}] {}: {}{state}", safe(&title), safe(&who), safe(&text))?;
+    outln!(
+        "[{}] {}: {}{state}{}{route}",
+        safe(&title),
+        safe(&who),
+        safe(&text),
+        safe(&delivery)
+    )?;
     Ok(())
 }
 
@@ -168,6 +204,32 @@ fn show_other(chats: &Chats, o: &OtherEntry, json: bool) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// "arrived over relay 2026-12-02 12:01:05 UTC" / "left by dongle …".
+fn route_text(r: &Route) -> String {
+    let dir = match r.direction {
+        RouteDirection::Arrived => "arrived over",
+        RouteDirection::Left => "left by",
+    };
+    let at = chrono_like(r.at);
+    format!("{dir} {} {at}", r.kind.name())
+}
+
+/// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC`.
+fn chrono_like(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| format!("@{t}"))
+}
+
+fn delivery_json(d: &GroupDelivery) -> serde_json::Value {
+    serde_json::json!({
+        "stored": d.stored(), "read": d.read(),
+        "members": d.members.iter().map(|m| serde_json::json!({
+            "member": m.member.to_ref(), "name": m.name, "stored": m.stored, "read": m.read,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 fn payload_name(p: Payload) -> &'static str {
@@ -204,5 +266,14 @@ pub fn message_json(chats: &Chats, m: &Message) -> anyhow::Result<serde_json::Va
         "text": text, "payload": payload, "location": location, "reason": reason,
         "mine": m.author == *chats.me(), "state": m.state.map(|s| s.name()),
         "cursor": m.cursor.to_string(),
+        "route": m.route.map(|r| serde_json::json!({
+            "kind": r.kind.name(),
+            "direction": match r.direction {
+                RouteDirection::Arrived => "arrived",
+                RouteDirection::Left => "left",
+            },
+            "at": r.at,
+        })),
+        "delivery": chats.delivery(&m.mid)?.as_ref().map(delivery_json),
     }))
 }

@@ -222,7 +222,13 @@ impl App {
                 self.contacts = chats.contacts()?;
                 self.reload_list(chats)
             }
-            ChatEvent::Other { .. } => Ok(()),
+            ChatEvent::Other { .. } | ChatEvent::Gap { .. } => Ok(()),
+            ChatEvent::Members { chat } => {
+                if self.open.as_ref().is_some_and(|o| &o.id == chat) {
+                    self.reload_open(chats)?;
+                }
+                Ok(())
+            }
             ChatEvent::Reload => {
                 self.contacts = chats.contacts()?;
                 self.reload_open(chats)?;

@@ -1,10 +1,11 @@
 //! A conversation as an app shows it: the newest page of messages (each with its delivery
 //! state and the link it first arrived on or left by), and what has not arrived yet (gaps,
-//! as peers claim them). Everything here is also on [`crate::chat::Chats`]; this is the one
+//! as peers claim them or members' signed records prove them), and in groups each message's
+//! delivery per member. Everything here is also on [`crate::chat::Chats`]; this is the one
 //! call a screen needs.
 
 use crate::app::{App, AppError};
-use crate::chat::{ChatId, ChatSummary, Cursor, Gap, Page, Route};
+use crate::chat::{ChatId, ChatSummary, Cursor, Gap, GroupDelivery, Page, Route};
 use crate::wire::Mid;
 
 /// What a conversation screen shows.
@@ -17,6 +18,9 @@ pub struct Conversation {
     /// Members whose messages peers say exist and have not arrived here ("3 messages from
     /// Alice have not arrived yet"; a claim, not proof). Empty when nothing is missing.
     pub gaps: Vec<Gap>,
+    /// In a group of three or more: each message's delivery per member ("stored by 4 of 6
+    /// · read by 2" with who), in the page's order; empty elsewhere.
+    pub delivery: Vec<GroupDelivery>,
 }
 
 impl App {
@@ -28,11 +32,18 @@ impl App {
         limit: usize,
     ) -> Result<Conversation, AppError> {
         let chats = self.chats();
+        let page = chats.page(chat, before, limit)?;
         Ok(Conversation {
             summary: chats.summary(chat)?,
-            page: chats.page(chat, before, limit)?,
+            delivery: chats.deliveries(&page.messages)?,
+            page,
             gaps: chats.gaps(chat)?,
         })
+    }
+
+    /// A group message's delivery per member (`None` outside groups of three or more).
+    pub fn delivery_of(&self, mid: &Mid) -> Result<Option<GroupDelivery>, AppError> {
+        Ok(self.chats().delivery(mid)?)
     }
 
     /// The link a message first arrived on or left by, and when (`None`: not seen on a link).

@@ -166,6 +166,7 @@ impl App {
             receipts: settings.receipts,
             net,
             gate: gate.clone(),
+            ..ChatsConfig::default()
         };
         let chats = Chats::open(&layout.chats_dir(), store, twin(&me)?, cfg)?;
         chats.attach(&node)?;

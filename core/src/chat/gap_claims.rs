@@ -1,4 +1,5 @@
-//! Gaps: what peers say exists of a feed beyond what this device holds.
+//! Gaps: what peers say exists of a feed beyond what this device holds (a peer's WANT, or a
+//! member's signed delivery record, `chat::members`).
 //!
 //! A peer's WANT for entry n+1 of a feed says it holds 1..n. When n is above what the store
 //! holds, entries exist (on that peer's word) that have not arrived here: the conversation
@@ -78,24 +79,42 @@ pub struct Gap {
     pub missing: u32,
     /// Which kinds of link carried the claim (and so could bring them).
     pub via: Vec<LinkKind>,
+    /// Members whose signed delivery records say so (empty: only peers' WANTs).
+    pub vouched_by: Vec<FeedId>,
+    /// Their names, in the same order.
+    pub vouchers: Vec<String>,
 }
 
 impl Gap {
     /// "3 messages from Alice have not arrived yet (claimed by a peer over relay)".
     pub fn describe(&self) -> String {
         let via: Vec<&str> = self.via.iter().map(|k| k.name()).collect();
-        format!(
-            "{} message{} from {} {} not arrived yet (claimed by a peer over {})",
+        let via = if via.is_empty() {
+            "a link".to_owned()
+        } else {
+            via.join(", ")
+        };
+        let head = format!(
+            "{} message{} from {} {} not arrived yet",
             self.missing,
             if self.missing == 1 { "" } else { "s" },
             self.name,
             if self.missing == 1 { "has" } else { "have" },
-            if via.is_empty() {
-                "a link".to_owned()
+        );
+        if self.vouchers.is_empty() {
+            format!("{head} (claimed by a peer over {via})")
+        } else {
+            let who: Vec<String> = self.vouchers.iter().map(|n| format!("{n}'s")).collect();
+            let (recs, say) = if who.len() == 1 {
+                ("record", "says")
             } else {
-                via.join(", ")
-            }
-        )
+                ("records", "say")
+            };
+            format!(
+                "{head} ({} signed {recs} {say} so; could come over {via})",
+                who.join(" and ")
+            )
+        }
     }
 }
 

@@ -56,6 +56,7 @@ const DERIVED: &[&str] = &[
     "needs_ack",
     "iam",
     "trust",
+    "holds",
     "meta",
 ];
 
@@ -126,6 +127,10 @@ pub(crate) struct Index {
     pub needs_ack: Tree,
     pub iam: Tree,
     pub trust: Tree,
+    /// Members' delivery records (HLD): chat tag + writer → the latest, checked so far.
+    pub holds: Tree,
+    /// Local: how far I have read each member's feed in a group (chat tag + member).
+    pub hread: Tree,
     texts: TextLog,
     log: MsgLog,
     mem: RwLock<Mem>,
@@ -265,6 +270,8 @@ impl Index {
             needs_ack: t("needs_ack")?,
             iam: t("iam")?,
             trust: t("trust")?,
+            holds: t("holds")?,
+            hread: t("l_hread")?,
             texts,
             log,
             mem: RwLock::new(Mem::default()),

@@ -232,6 +232,7 @@ impl Inner {
             AppEntry::OtherApp { tag } => {
                 self.other(fid, seq, mid, "other_app", Some(tag), None, work)
             }
+            AppEntry::Holds(h) => self.index_holds(fid, seq, h, work),
             AppEntry::Sealed => self.other(fid, seq, mid, "sealed", None, None, work),
             AppEntry::Unreadable { tag, reason } => {
                 self.other(fid, seq, mid, "unreadable", tag, Some(reason), work)

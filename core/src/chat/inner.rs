@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub faces: Mutex<HashMap<u32, LinkKind>>,
     /// What peers claim exists of others' feeds beyond what the store holds (gaps).
     pub claims: Mutex<Claims>,
+    /// When my delivery records went out, per group (the rate limit).
+    pub holds_pub: Mutex<crate::chat::members::Publisher>,
 }
 
 pub(crate) fn now_secs() -> i64 {
@@ -306,6 +308,31 @@ impl Inner {
             self.index_feed(&self.fid, &mut more)?;
             self.ix.commit(&mut more.pass)?;
             work.events.append(&mut more.events);
+        }
+        // Messages of others arrived in groups: my delivery record says so (rate-limited).
+        let mut groups: Vec<ChatId> = Vec::new();
+        for e in &work.events {
+            if let ChatEvent::Message {
+                chat, mine: false, ..
+            } = e
+            {
+                if crate::chat::members::is_group(chat) && !groups.contains(chat) {
+                    groups.push(chat.clone());
+                }
+            }
+        }
+        if !groups.is_empty() {
+            match self.publish_holds(&groups) {
+                Ok(true) => {
+                    let mut more = Work::default();
+                    self.index_feed(&self.fid, &mut more)?;
+                    self.ix.commit(&mut more.pass)?;
+                    work.events.append(&mut more.events);
+                }
+                Ok(false) => {}
+                Err(e) if is_rolled_back(&e) => warn!("delivery record not sent: {e}"),
+                Err(e) => return Err(e),
+            }
         }
         for e in work.events {
             let _ = self.events.send(e);

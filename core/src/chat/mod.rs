@@ -13,6 +13,7 @@ mod gate;
 mod index;
 mod ingest;
 mod inner;
+mod members;
 mod msglog;
 mod other;
 mod routes;
@@ -21,11 +22,12 @@ mod service;
 mod texts;
 mod types;
 
-pub use lichen_proto::chat::{chat_id, content, private_box, tav};
+pub use lichen_proto::chat::{chat_id, content, holds, private_box, tav};
 
 pub use chat_id::{ChatId, ChatIdError};
 pub use gap_claims::Gap;
 pub use gate::SignGate;
+pub use members::{GroupDelivery, MemberState};
 pub use routes::{LinkKind, Route, RouteDirection};
 pub use service::{Chats, ChatsConfig};
 pub use types::{

@@ -19,6 +19,7 @@ use crate::chat::gate::SignGate;
 use crate::chat::index::{ChatRec, Index};
 use crate::chat::ingest::Work;
 pub(crate) use crate::chat::inner::{now_secs, Inner};
+use crate::chat::members::{is_group, GroupDelivery};
 use crate::chat::private_box::{BoxError, Opener, MAX_RECIPIENTS};
 use crate::chat::routes::Routes;
 use crate::chat::search::SearchCache;
@@ -41,6 +42,10 @@ pub struct ChatsConfig {
     /// While held, nothing is signed on the own feed: posts fail with the gate's reason and
     /// receipts wait (not sent; ADR 0019).
     pub gate: SignGate,
+    /// Group delivery records (ADR 0026): at most one per group per this interval, only
+    /// when a number moved; `None` sends none (records of others are still read). Sent only
+    /// with `receipts`.
+    pub holds_every: Option<std::time::Duration>,
 }
 
 impl Default for ChatsConfig {
@@ -49,6 +54,7 @@ impl Default for ChatsConfig {
             receipts: true,
             net: Network::deployed(),
             gate: SignGate::open(),
+            holds_every: Some(std::time::Duration::from_secs(60)),
         }
     }
 }
@@ -103,6 +109,7 @@ impl Chats {
                 routes,
                 faces: Mutex::new(HashMap::new()),
                 claims: Mutex::new(Claims::default()),
+                holds_pub: Mutex::new(Default::default()),
             }),
         };
         chats.inner.store.add_member(&chats.inner.fid)?;
@@ -144,6 +151,22 @@ impl Chats {
         }
         if let Ok(mut r) = self.inner.remote.write() {
             *r = Some(remote);
+        }
+        if let Some(tick) = self.inner.holds_tick() {
+            // Records held back by the rate limit go out when they are due.
+            let weak = Arc::downgrade(&self.inner);
+            node.handle().spawn(async move {
+                let mut every = tokio::time::interval(tick);
+                loop {
+                    every.tick().await;
+                    let Some(inner) = weak.upgrade() else { break };
+                    match tokio::task::spawn_blocking(move || inner.flush_holds()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => warn!(%e, "delivery record not sent"),
+                        Err(_) => break,
+                    }
+                }
+            });
         }
         let weak = Arc::downgrade(&self.inner);
         // A task on the node's runtime (no thread of its own); the index work blocks on sled
@@ -303,27 +326,105 @@ impl Chats {
                 .feeds(),
             ChatId::Private(m) => m.clone(),
         };
+        // Members' signed records (groups): stronger than a WANT, and they name who.
+        let table = if is_group(chat) {
+            Some(inner.table(chat)?)
+        } else {
+            None
+        };
         let mut out = Vec::new();
-        for fid in feeds.iter().filter(|f| **f != inner.fid) {
+        for (i, fid) in feeds.iter().enumerate().filter(|(_, f)| **f != inner.fid) {
             let held = inner.store.frontier(fid)?.map_or(0, |f| f.seq);
             let claim = inner
                 .claims
                 .lock()
                 .map_err(|_| ChatError::Index("lock poisoned".into()))?
                 .beyond(fid, held);
-            if let Some(c) = claim {
+            let (mut upto, mut via) = claim.map_or((0, Vec::new()), |c| (c.upto, c.via));
+            let mut vouched_by = Vec::new();
+            let mut vouchers = Vec::new();
+            let record = u8::try_from(i)
+                .ok()
+                .and_then(|i| table.as_ref()?.claims.get(&i).cloned());
+            if let Some((claimed, writers)) = record.filter(|r| r.0 > held) {
+                upto = upto.max(claimed);
+                for (w, seq) in writers {
+                    if !vouched_by.contains(&w) {
+                        vouched_by.push(w);
+                        vouchers.push(self.name_of(&w)?);
+                    }
+                    // The link that carried the record could bring the entries too.
+                    if let Some(r) = inner.routes.get(&w, seq) {
+                        if !via.contains(&r.kind) {
+                            via.push(r.kind);
+                        }
+                    }
+                }
+            }
+            if upto > held {
                 out.push(Gap {
                     author: *fid,
                     name: self.name_of(fid)?,
                     held,
-                    claimed: c.upto,
-                    missing: c.upto - held,
-                    via: c.via,
+                    claimed: upto,
+                    missing: upto - held,
+                    via,
+                    vouched_by,
+                    vouchers,
                 });
             }
         }
         out.sort_by(|a, b| b.missing.cmp(&a.missing).then(a.author.cmp(&b.author)));
         Ok(out)
+    }
+
+    /// A group message's delivery per member, on the members' signed records as checked here
+    /// ("stored by 4 of 6 · read by 2" with who); `None` for a message that is not in a group
+    /// of three or more (one-to-one chats have `Message::state`).
+    pub fn delivery(&self, mid: &Mid) -> Result<Option<GroupDelivery>, ChatError> {
+        let Some(m) = self.inner.message(mid)? else {
+            return Ok(None);
+        };
+        Ok(self.deliveries(std::slice::from_ref(&m))?.pop())
+    }
+
+    /// [`Chats::delivery`] of the group messages among `messages` (e.g. a page), in order;
+    /// messages outside groups are left out. The records are read once per chat.
+    pub fn deliveries(&self, messages: &[Message]) -> Result<Vec<GroupDelivery>, ChatError> {
+        let mut tables: HashMap<ChatId, crate::chat::members::Table> = HashMap::new();
+        let mut names: HashMap<FeedId, String> = HashMap::new();
+        let mut out = Vec::new();
+        for m in messages.iter().filter(|m| is_group(&m.chat)) {
+            if !tables.contains_key(&m.chat) {
+                tables.insert(m.chat.clone(), self.inner.table(&m.chat)?);
+            }
+            let Some(t) = tables.get(&m.chat) else {
+                continue;
+            };
+            let mut name = |f: &FeedId| -> Result<String, ChatError> {
+                if let Some(n) = names.get(f) {
+                    return Ok(n.clone());
+                }
+                let n = if *f == self.inner.fid {
+                    "me".to_owned()
+                } else {
+                    self.name_of(f)?
+                };
+                names.insert(*f, n.clone());
+                Ok(n)
+            };
+            out.push(
+                self.inner
+                    .delivery_in(&m.chat, t, m.mid, &m.author, m.seq, &mut name)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Publishes the delivery records the rate limit held back, if they are due (an
+    /// attached service does this by itself).
+    pub fn flush_holds(&self) -> Result<(), ChatError> {
+        self.inner.flush_holds()
     }
 
     /// A message by id.
@@ -406,6 +507,7 @@ impl Chats {
             .ix
             .read
             .insert(chat.to_string(), &rec.others.to_be_bytes())?;
+        inner.note_read(chat)?;
         let mut work = Work::default();
         if let (true, Some(peer)) = (
             inner.cfg.receipts && inner.cfg.gate.is_open(),
@@ -421,6 +523,9 @@ impl Chats {
             for mid in pending {
                 inner.send_receipt(ReceiptKind::Read, &mid, &peer)?;
             }
+            inner.index_feed(&inner.fid, &mut work)?;
+        }
+        if inner.publish_holds(std::slice::from_ref(chat))? {
             inner.index_feed(&inner.fid, &mut work)?;
         }
         work.events.push(ChatEvent::Read { chat: chat.clone() });

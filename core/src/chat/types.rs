@@ -200,6 +200,22 @@ pub enum ChatEvent {
         /// The entry.
         seq: u32,
     },
+    /// A member's delivery record moved what members hold or have read in a group
+    /// (reload the messages' `Chats::delivery`).
+    Members {
+        /// The chat.
+        chat: ChatId,
+    },
+    /// A member's signed record says an author's feed goes further than this device holds
+    /// (`Chats::gaps` tells how many and over which link; it clears when they arrive).
+    Gap {
+        /// The chat.
+        chat: ChatId,
+        /// Whose messages are missing.
+        author: FeedId,
+        /// How many, on that record's word.
+        missing: u32,
+    },
     /// Too much changed to say what: reload what is shown.
     Reload,
 }

@@ -10,6 +10,7 @@
 //!              ["DLV" | "ACK", msg ref (base64 MID)]                   to {reader, author}
 //!              ["TRT", tips, contact hex, level, ts, null, [own ref]]  to self
 //!              ["DEL", contact hex, value, [own ref]]                   to self
+//!              ["HLD", chat tag, rows, ts]     to a group's members (Lichen; `holds`)
 //! ```
 //!
 //! Boxes we cannot open are [`AppEntry::Sealed`] (addressed to others: normal when replicating
@@ -54,6 +55,8 @@ pub enum AppEntry {
     Trust(Trust),
     /// The author deleted a contact (DEL).
     Deleted(Deleted),
+    /// A group delivery record (HLD, sealed; ADR 0026).
+    Holds(crate::chat::holds::Holds),
     /// An entry of another app (KAN, TTT, CUS, unknown tags): kept and listed, not shown.
     OtherApp {
         /// The app tag.
@@ -277,6 +280,10 @@ fn classify(v: &Value, confidential: bool) -> AppEntry {
                 None => bad("receipt without a message reference"),
             }
         }
+        crate::chat::holds::TAG if confidential => match crate::chat::holds::Holds::from_value(v) {
+            Ok(h) => AppEntry::Holds(h),
+            Err(e) => bad(&e),
+        },
         "IAM" => match items.get(1) {
             Some(Value::Str(s)) => AppEntry::Alias(s.clone()),
             _ => bad("alias is not a string"),
