@@ -67,8 +67,13 @@ step "tests"
 cargo test --workspace --locked
 step "Python binding tests"
 bindings/test.sh
-step "Swift toolchain (the chroot)"
+step "Kotlin binding tests (JVM, JNA)"
+scripts/test-kotlin.sh
+step "the Android app's logic (JVM, against the real library)"
+android/test.sh
+step "Swift: the bindings' tests and the iOS app's logic (one build, trixie chroot)"
 wait_for_swift_chroot
+ios/test.sh
 
 # --- fuzzing (a separate step; ADR 0021) ---------------------------------------------------
 # Every libFuzzer target in fuzz/ runs from its committed seed corpus for a short budget
