@@ -6,7 +6,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-pub use lichen_proto::identity::*;
+pub(crate) use lichen_proto::identity::*;
 
 /// Reading and writing an [`Identity`]'s key file.
 pub trait IdentityFile: Sized {

@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use lichen::identity::FeedId;
-use lichen::identity::Identity;
 use lichen::store::MemoryStore;
 use lichen::store::Store;
 use lichen::sync::FaceProfile;
@@ -14,6 +12,8 @@ use lichen::sync::{Config, Engine, Event, FaceId, Millis};
 use lichen::wire::goset as wire_goset;
 use lichen::wire::network::Network;
 use lichen::wire::request::Want;
+use lichen::FeedId;
+use lichen::Identity;
 
 const PEER: FaceId = FaceId(1);
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use lichen::identity::{FeedId, Identity};
+use lichen::{FeedId, Identity};
 use lichen::store::{Frontier, Store, StoreError, Stored};
 use lichen::sync::{Config, Engine, FaceId, FaceProfile};
 use lichen::wire::entry::{first_prev, sign_chain20, verify, Entry, EntryKind, Name};

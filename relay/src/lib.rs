@@ -34,6 +34,7 @@
 //! line of the `lichen-relay` binary and of `lichen relay`).
 
 pub mod cli;
+mod clock;
 mod config;
 mod conn;
 mod error;

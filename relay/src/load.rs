@@ -21,7 +21,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use moneysocket::uuid::Uuid;
@@ -284,9 +284,7 @@ async fn connect_all(
     addr: SocketAddr,
     config: &LoadConfig,
 ) -> Result<Vec<(u32, Client)>, LoadError> {
-    let nonce = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let nonce = crate::clock::unix_nanos_u64();
     let gate = Arc::new(Semaphore::new(config.connect_parallelism));
     let mut set = JoinSet::new();
     for pair in 0..config.pairs as u32 {

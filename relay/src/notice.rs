@@ -13,7 +13,6 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use moneysocket::rendezvous::Notice;
 use moneysocket::uuid::Uuid;
@@ -34,9 +33,7 @@ pub(crate) fn frame(notice: &Notice, text: bool) -> Message {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    crate::clock::unix_secs_f64()
 }
 
 fn fresh_uuid() -> Uuid {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lichen::app::serve::{RelayOptions, RelayStatus, UdpConfig};
-use lichen::app::{feeds::FeedLog, Pub, RunEvent, RunReport, RunUntil, Started, Watch};
-use lichen::{App, AppOptions, FeedId};
+use lichen::app::{feeds::FeedLog, Pub, RunReport, RunUntil, Started, Watch};
+use lichen::{App, AppEvent, AppOptions, FeedId};
 
 use crate::data::DataDir;
 
@@ -188,7 +188,7 @@ pub fn run_watch(
     json: bool,
     me: Option<FeedId>,
 ) -> anyhow::Result<RunReport> {
-    let mut tell = |e: &RunEvent| print_event(e, json, me.as_ref());
+    let mut tell = |e: &AppEvent| print_event(e, json, me.as_ref());
     Ok(watch.run(until, &mut tell)?)
 }
 
@@ -215,40 +215,40 @@ pub fn say_started(started: &Started, json: bool) {
 }
 
 /// Prints one event of a run.
-pub fn print_event(e: &RunEvent, json: bool, me: Option<&FeedId>) {
+pub fn print_event(e: &AppEvent, json: bool, me: Option<&FeedId>) {
     let (j, text) = match e {
-        RunEvent::LinkUp { face, kind, peer } => (
+        AppEvent::LinkUp { face, kind, peer } => (
             serde_json::json!({"event": "link_up", "face": face, "kind": kind, "peer": peer}),
             format!("link up: {kind} {peer}"),
         ),
-        RunEvent::LinkDown { face, reason } => (
+        AppEvent::LinkDown { face, reason } => (
             serde_json::json!({"event": "link_down", "face": face, "reason": reason}),
             format!("link down: {reason}"),
         ),
-        RunEvent::Relay { url, status } => relay_status(url, status),
-        RunEvent::FeedAdded { fid } => (
+        AppEvent::Relay { url, status } => relay_status(url, status),
+        AppEvent::FeedAdded { fid } => (
             serde_json::json!({"event": "feed_added", "fid": fid.to_hex()}),
             format!("new feed {}", fid.short_display()),
         ),
-        RunEvent::GosetFull { refused } => (
+        AppEvent::GosetFull { refused } => (
             serde_json::json!({"event": "goset_full", "refused": refused.to_hex()}),
             format!(
                 "GOset full (100 feeds): {} not replicated",
                 refused.short_display()
             ),
         ),
-        RunEvent::AirtimeSpent {
+        AppEvent::AirtimeSpent {
             face,
             resumes_at_ms,
         } => (
             serde_json::json!({"event": "airtime_spent", "face": face, "resumes_at_ms": resumes_at_ms}),
             "LoRa duty cycle spent: the radio is silent until the budget recovers".to_string(),
         ),
-        RunEvent::AirtimeResumed { face } => (
+        AppEvent::AirtimeResumed { face } => (
             serde_json::json!({"event": "airtime_resumed", "face": face}),
             "LoRa duty cycle: sending again".to_string(),
         ),
-        RunEvent::ForkDetected { fid, seq, face } => (
+        AppEvent::ForkDetected { fid, seq, face } => (
             serde_json::json!({"event": "fork_detected", "fid": fid.to_hex(), "seq": seq, "face": face}),
             format!(
                 "FORK: another device signed a different entry {seq} of your feed {}; its \
@@ -256,7 +256,7 @@ pub fn print_event(e: &RunEvent, json: bool, me: Option<&FeedId>) {
                 fid.short_display()
             ),
         ),
-        RunEvent::OwnFeedElsewhere {
+        AppEvent::OwnFeedElsewhere {
             held_by_peer,
             signed_here,
         } => (
@@ -266,12 +266,15 @@ pub fn print_event(e: &RunEvent, json: bool, me: Option<&FeedId>) {
                  {signed_here}: is another device using your identity?"
             ),
         ),
-        RunEvent::KeyRecovered { held } => (
+        AppEvent::KeyRecovered { held } => (
             serde_json::json!({"event": "key_recovered", "held": held,
                 "fid": me.map(FeedId::to_hex)}),
             format!("your feed is recovered ({held} entries): posting works now"),
         ),
-        RunEvent::Dongle(d) => super::dongle::event(d),
+        AppEvent::Dongle(d) => super::dongle::event(d),
+        // What chats, entries and the door's warnings say is not a run's to print: the
+        // report sums up the entries.
+        AppEvent::Chat(_) | AppEvent::Progress { .. } | AppEvent::Warning(_) => return,
     };
     say(json, &j, &text);
 }

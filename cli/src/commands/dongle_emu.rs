@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use lichen::app::RunEvent;
 use lichen::emu::radio::{Radio, UdpRadio};
 use lichen::emu::{EmuConfig, Emulator};
 use lichen::lora::Plan;
+use lichen::AppEvent;
 
 /// Options of `lichen dongle-emu`.
 #[derive(Debug, clap::Args)]
@@ -100,16 +100,16 @@ pub fn run(args: &EmuArgs) -> anyhow::Result<ExitCode> {
         match emu
             .node()
             .next_event(&mut events, Duration::from_millis(200))
-            .and_then(RunEvent::from_node)
+            .and_then(AppEvent::from_node)
         {
-            Some(RunEvent::LinkUp { kind, peer, .. }) if kind == "ble" => {
+            Some(AppEvent::LinkUp { kind, peer, .. }) if kind == "ble" => {
                 say(
                     args.json,
                     serde_json::json!({"event": "central_connected", "peer": peer}),
                     &format!("{peer} connected"),
                 );
             }
-            Some(RunEvent::LinkDown { reason, .. }) => {
+            Some(AppEvent::LinkDown { reason, .. }) => {
                 say(
                     args.json,
                     serde_json::json!({"event": "link_down", "reason": reason}),

@@ -60,8 +60,14 @@ impl QueuedEvent {
                 mid: mid.to_b64(),
             },
             AppEvent::KeyRecovered { held } => QueuedEvent::KeyRecovered { held },
-            AppEvent::ForkDetected { seq } => QueuedEvent::ForkDetected { seq },
+            AppEvent::ForkDetected { seq, .. } => QueuedEvent::ForkDetected { seq },
             AppEvent::Warning(message) => QueuedEvent::Warning { message },
+            AppEvent::GosetFull { refused } => QueuedEvent::Warning {
+                message: format!(
+                    "the feed set is full (100 feeds): {} is not replicated",
+                    refused.short_display()
+                ),
+            },
             _ => return None,
         })
     }

@@ -2,8 +2,6 @@
 //! one (the inviter becomes a verified contact, the invite is saved and met), and meet every
 //! saved invite again on `start`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::app::{App, AppError, LinkHandle};
 use crate::chat::contacts::VERIFIED;
 use crate::face::tunnel::TunnelRole;
@@ -12,9 +10,7 @@ use crate::invite::saved::SavedInvites;
 use crate::invite::{relay_location, Invite};
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::clock::unix_secs()
 }
 
 impl App {

@@ -17,14 +17,14 @@ pub mod feeds;
 pub mod ffi_support;
 mod invites;
 mod key;
-pub mod layout;
+mod layout;
 mod links;
 mod posting;
 mod pub_node;
 pub mod serve;
-pub mod settings;
+mod settings;
 mod setup;
-pub mod sync;
+mod sync;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -48,9 +48,9 @@ pub use key::{KeyIs, UNRECOVERED};
 pub use layout::Layout;
 pub use links::LinkHandle;
 pub use pub_node::Pub;
-pub use serve::{RunEvent, RunReport, RunUntil, Watch};
+pub use serve::{RunReport, RunUntil, Watch};
 pub use settings::{KeyState, Settings};
-pub use sync::SyncSummary;
+pub use sync::{Behind, SyncSummary, QUIET};
 
 /// How long `stop` waits for the engine to stop and the store to sync.
 const STOP_WAIT: Duration = Duration::from_secs(3);

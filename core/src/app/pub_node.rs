@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 
 use crate::app::feeds::FeedLog;
-use crate::app::serve::{RunEvent, RunReport, RunUntil, Watch};
+use crate::app::serve::{RunReport, RunUntil, Watch};
+use crate::app::AppEvent;
 use crate::app::{AppError, AppOptions, Layout, Settings, Started};
 use crate::ble::supervisor::DongleLink;
 use crate::face::tunnel::TunnelRole;
@@ -177,7 +178,7 @@ impl Pub {
     pub fn run(
         &self,
         until: RunUntil,
-        tell: &mut dyn FnMut(&RunEvent),
+        tell: &mut dyn FnMut(&AppEvent),
     ) -> Result<RunReport, AppError> {
         self.watch()?.run(until, tell)
     }

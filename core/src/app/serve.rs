@@ -1,7 +1,7 @@
 //! Running until a goal, through the front door: what `lichen serve`, `connect`, `invite
 //! --wait` and `accept` do between bringing links up and stopping. [`App::watch`] (and
 //! [`crate::app::Pub::watch`]), taken before the links come up, then [`Watch::run`] reports
-//! progress as [`RunEvent`]s until the deadline, until
+//! progress as [`AppEvent`]s (the front door's one event type) until the deadline, until
 //! synced, until no link is left, or until Ctrl-C, and returns a [`RunReport`]: the traffic,
 //! each feed's progress, and why the run is not synced if it is not (ADR 0016's exit 4).
 //!
@@ -16,12 +16,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use crate::app::events::from_node;
 use crate::app::sync::QUIET;
 use crate::app::{App, AppError, AppEvent};
-use crate::face::relay::RelayReport;
 use crate::identity::FeedId;
-use crate::node::{LinkStatus, Node, NodeEvent, Snapshot};
-use crate::sync::Event;
+use crate::node::{Node, NodeEvent, Snapshot};
 
 pub use crate::ble::status::DongleEvent;
 pub use crate::face::relay::RelayStatus;
@@ -53,147 +52,6 @@ impl RunUntil {
             until_synced,
             alone_after: None,
         }
-    }
-}
-
-/// Progress worth telling while a run goes on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunEvent {
-    /// A link came up.
-    LinkUp {
-        /// Its id.
-        face: u32,
-        /// `ws`, `udp`, `relay`, `ble`, …
-        kind: String,
-        /// Who or where.
-        peer: String,
-    },
-    /// A link went down.
-    LinkDown {
-        /// Its id.
-        face: u32,
-        /// Why.
-        reason: String,
-    },
-    /// A relay link's progress.
-    Relay {
-        /// The relay.
-        url: String,
-        /// What it is doing.
-        status: RelayStatus,
-    },
-    /// The paired dongle's link.
-    Dongle(DongleEvent),
-    /// A feed is replicated from now on.
-    FeedAdded {
-        /// The feed.
-        fid: FeedId,
-    },
-    /// The GOset is full (100 feeds): this feed is not replicated.
-    GosetFull {
-        /// The feed refused.
-        refused: FeedId,
-    },
-    /// A LoRa link spent its duty budget and is silent until it recovers.
-    AirtimeSpent {
-        /// The link.
-        face: u32,
-        /// When it sends again (engine clock, milliseconds).
-        resumes_at_ms: u64,
-    },
-    /// A LoRa link sends again.
-    AirtimeResumed {
-        /// The link.
-        face: u32,
-    },
-    /// Another device signed a different entry of the own feed; its branch is refused.
-    ForkDetected {
-        /// The feed.
-        fid: FeedId,
-        /// The sequence number signed twice.
-        seq: u32,
-        /// The link it came through.
-        face: u32,
-    },
-    /// A peer says it holds more of the own feed than this device signed.
-    OwnFeedElsewhere {
-        /// What the peer says it holds.
-        held_by_peer: u32,
-        /// What this device signed.
-        signed_here: u32,
-    },
-    /// The own feed was recovered from a peer: posting works now.
-    KeyRecovered {
-        /// Entries held.
-        held: u32,
-    },
-}
-
-impl RunEvent {
-    /// What a node event says worth telling, if anything (for drivers of a node the door
-    /// does not own, such as the dongle emulator's).
-    pub fn from_node(e: NodeEvent) -> Option<RunEvent> {
-        Some(match e {
-            NodeEvent::Link {
-                face: Some(face),
-                kind,
-                peer,
-                status: LinkStatus::Up,
-            } => RunEvent::LinkUp {
-                face: face.0,
-                kind: kind.to_owned(),
-                peer,
-            },
-            NodeEvent::Link {
-                face: Some(face),
-                status: LinkStatus::Down { reason },
-                ..
-            } => RunEvent::LinkDown {
-                face: face.0,
-                reason,
-            },
-            NodeEvent::Link {
-                status: LinkStatus::Progress(d) | LinkStatus::Health(d),
-                ..
-            } => {
-                if let Some(r) = d.get::<RelayReport>() {
-                    RunEvent::Relay {
-                        url: r.url.clone(),
-                        status: r.status.clone(),
-                    }
-                } else if let Some(d) = d.get::<DongleEvent>() {
-                    RunEvent::Dongle(d.clone())
-                } else {
-                    return None;
-                }
-            }
-            // Up and Down always name their face (the registry's announcements).
-            NodeEvent::Link { face: None, .. } => return None,
-            NodeEvent::Sync(Event::FeedAdded { fid }) => RunEvent::FeedAdded { fid },
-            NodeEvent::Sync(Event::GosetFull { refused }) => RunEvent::GosetFull { refused },
-            NodeEvent::Sync(Event::AirtimeSpent { face, resumes_at }) => RunEvent::AirtimeSpent {
-                face: face.0,
-                resumes_at_ms: resumes_at,
-            },
-            NodeEvent::Sync(Event::AirtimeResumed { face }) => {
-                RunEvent::AirtimeResumed { face: face.0 }
-            }
-            NodeEvent::Sync(Event::ForkDetected { fid, seq, face, .. }) => RunEvent::ForkDetected {
-                fid,
-                seq,
-                face: face.0,
-            },
-            NodeEvent::Sync(Event::OwnFeedElsewhere {
-                held_by_peer,
-                signed_here,
-                ..
-            }) => RunEvent::OwnFeedElsewhere {
-                held_by_peer,
-                signed_here,
-            },
-            // Entries and chunks are summed up in the report, not told one by one.
-            NodeEvent::Sync(_) => return None,
-        })
     }
 }
 
@@ -321,7 +179,7 @@ impl<'a> Watch<'a> {
     pub fn run(
         mut self,
         until: RunUntil,
-        tell: &mut dyn FnMut(&RunEvent),
+        tell: &mut dyn FnMut(&AppEvent),
     ) -> Result<RunReport, AppError> {
         let node = self.node;
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -337,14 +195,15 @@ impl<'a> Watch<'a> {
         let mut last_check = Instant::now();
         loop {
             if let Some(e) = node.next_event(&mut self.events, TICK) {
-                if let Some(r) = RunEvent::from_node(e) {
+                if let Some(r) = from_node(e) {
                     tell(&r);
                 }
             }
             if let Some(rx) = self.door.as_mut() {
                 while let Ok(e) = rx.try_recv() {
-                    if let AppEvent::KeyRecovered { held } = e {
-                        tell(&RunEvent::KeyRecovered { held });
+                    // The door forwards the node's events too (told above): only its own.
+                    if matches!(e, AppEvent::KeyRecovered { .. }) {
+                        tell(&e);
                     }
                 }
             }
@@ -403,7 +262,7 @@ impl App {
     pub fn run(
         &self,
         until: RunUntil,
-        tell: &mut dyn FnMut(&RunEvent),
+        tell: &mut dyn FnMut(&AppEvent),
     ) -> Result<RunReport, AppError> {
         self.watch()?.run(until, tell)
     }
@@ -440,7 +299,7 @@ mod tests {
         assert_eq!(held, Some(3));
         assert!(seen
             .iter()
-            .any(|e| matches!(e, RunEvent::LinkUp { kind, .. } if kind == "ws")));
+            .any(|e| matches!(e, AppEvent::LinkUp { kind, .. } if kind == "ws")));
         let links = b.links().unwrap();
         assert_eq!(links.len(), 1, "{links:?}");
         assert_eq!(links[0].kind, "ws");
@@ -461,7 +320,7 @@ mod tests {
         watch.run(until, &mut |e| seen.push(e.clone())).unwrap();
         assert!(
             seen.iter()
-                .any(|e| matches!(e, RunEvent::LinkUp { kind, .. } if kind == "ws")),
+                .any(|e| matches!(e, AppEvent::LinkUp { kind, .. } if kind == "ws")),
             "{seen:?}"
         );
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppError;
 
 /// The format version written.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// Whether the own key may have entries elsewhere (ADR 0019).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
