@@ -4,8 +4,10 @@
 #
 # rustls uses `ring`, whose build script compiles C and assembly even for `cargo check`, so
 # each target needs a C compiler for it. No NDK or Xcode reaches this machine: Debian's
-# clang cross-compiles ring's code for both targets (`--target=…`); ring's C needs no libc
-# headers of the target, only clang's own. This checks that the Rust compiles and the C
+# clang cross-compiles ring's code for both targets (`--target=…`). ring's C needs no libc of
+# the target, only clang's own headers (`-ffreestanding`, so that clang's stdint.h does not
+# reach for the host's); on Apple it includes the SDK's TargetConditionals.h, for which a
+# five-line stand-in (an iPhone device) is written under target/. This checks that the Rust compiles and the C
 # assembles for the phones; it links nothing and builds no APK or IPA.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,10 +24,20 @@ fi
 rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
 
 # Android API 21 is the oldest the NDK still targets; iOS 13 the oldest Swift concurrency runs on.
+shim="${CARGO_TARGET_DIR:-$root/target}/mobile-shim"
+mkdir -p "$shim"
+cat >"$shim/TargetConditionals.h" <<'H'
+/* Stand-in for the iOS SDK's header (Lichen's scripts/check-mobile-targets.sh): a device. */
+#define TARGET_OS_MAC 1
+#define TARGET_OS_IPHONE 1
+#define TARGET_OS_IOS 1
+#define TARGET_OS_OSX 0
+#define TARGET_OS_SIMULATOR 0
+H
 export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
-export CFLAGS_aarch64_linux_android="--target=aarch64-linux-android21"
+export CFLAGS_aarch64_linux_android="--target=aarch64-linux-android21 -ffreestanding"
 export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
-export CFLAGS_aarch64_apple_ios="--target=arm64-apple-ios13.0"
+export CFLAGS_aarch64_apple_ios="--target=arm64-apple-ios13.0 -ffreestanding -I$shim"
 
 status=0
 for t in aarch64-linux-android aarch64-apple-ios; do
