@@ -5,10 +5,11 @@
 # rustls uses `ring`, whose build script compiles C and assembly even for `cargo check`, so
 # each target needs a C compiler for it. No NDK or Xcode reaches this machine: Debian's
 # clang cross-compiles ring's code for both targets (`--target=…`). ring's C needs no libc of
-# the target, only clang's own headers (`-ffreestanding`, so that clang's stdint.h does not
-# reach for the host's); on Apple it includes the SDK's TargetConditionals.h, for which a
-# five-line stand-in (an iPhone device) is written under target/. This checks that the Rust compiles and the C
-# assembles for the phones; it links nothing and builds no APK or IPA.
+# the target: `-ffreestanding -nostdlibinc` keep clang to its own headers (never the host's
+# glibc ones) and `RING_CORE_NOSTDLIBINC` is ring's own switch for building so. On Apple it
+# includes the SDK's TargetConditionals.h, for which a five-line stand-in (an iPhone device)
+# is written under target/. This checks that the Rust compiles and that ring's C and assembly
+# build for the phones; it links nothing and builds no APK or IPA.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -35,9 +36,9 @@ cat >"$shim/TargetConditionals.h" <<'H'
 #define TARGET_OS_SIMULATOR 0
 H
 export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
-export CFLAGS_aarch64_linux_android="--target=aarch64-linux-android21 -ffreestanding"
+export CFLAGS_aarch64_linux_android="--target=aarch64-linux-android21 -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
 export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
-export CFLAGS_aarch64_apple_ios="--target=arm64-apple-ios13.0 -ffreestanding -I$shim"
+export CFLAGS_aarch64_apple_ios="--target=arm64-apple-ios13.0 -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -I$shim"
 
 status=0
 for t in aarch64-linux-android aarch64-apple-ios; do
