@@ -1153,12 +1153,18 @@ fn merge_newest(o: &mut Open, newest: Vec<Message>, more: bool) {
     if o.messages.is_empty() {
         o.more = more;
     }
-    let keep = o
-        .messages
-        .iter()
-        .position(|m| m.cursor >= first.cursor)
-        .unwrap_or(o.messages.len());
-    o.messages.truncate(keep);
+    let overlap = o.messages.iter().position(|m| m.cursor >= first.cursor);
+    match overlap {
+        Some(keep) => o.messages.truncate(keep),
+        // A full page that does not reach what was loaded: more came than a page holds, so
+        // what lies between is unknown here. Start again from the newest rather than show a
+        // history with a silent hole.
+        None if more && !o.messages.is_empty() => {
+            o.messages.clear();
+            o.more = true;
+        }
+        None => {}
+    }
     o.messages.extend(newest);
 }
 
