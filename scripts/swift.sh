@@ -31,12 +31,12 @@ swift_chroot_ensure() {
 
 # swift_run PKG_DIR LIB_DIR CMD...: copies the package (its sources fresh each time, its .build
 # kept so builds are incremental) and the library directory into the chroot under a name of
-# their own (SWIFT_JOB, default the package folder's name, so two packages never share one),
+# their own (under /lichen-jobs in the chroot; SWIFT_JOB, default the package folder's name, so two packages never share one),
 # then runs CMD in the package with the library on the linker and loader paths.
 swift_run() {
   local pkg=$1 lib=$2; shift 2
   local job=${SWIFT_JOB:-$(basename "$(cd "$pkg" && pwd)")}
-  local inside=/work/$job
+  local inside=/lichen-jobs/$job
   mkdir -p "$SWIFT_CHROOT$inside" "$SWIFT_CHROOT$inside.lib"
   find "$SWIFT_CHROOT$inside" "$SWIFT_CHROOT$inside.lib" -mindepth 1 -maxdepth 1 ! -name .build \
     -exec rm -rf {} +
