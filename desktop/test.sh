@@ -7,14 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/sysdeps.sh
 
-ensure_pkgs "cmd:Xvfb=xvfb" "cmd:import=imagemagick" \
-  "file:/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so=libgl1-mesa-dri" \
-  "file:/usr/lib/x86_64-linux-gnu/libEGL.so.1=libegl1" \
-  "file:/usr/lib/x86_64-linux-gnu/libGL.so.1=libgl1" \
-  "file:/usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0=libxkbcommon-x11-0" \
-  "file:/usr/lib/x86_64-linux-gnu/libXcursor.so.1=libxcursor1" \
-  "file:/usr/lib/x86_64-linux-gnu/libXrandr.so.2=libxrandr2" \
-  "file:/usr/lib/x86_64-linux-gnu/libXi.so.6=libxi6"
+ensure_pkgs "${DESKTOP_PKGS[@]}"
 
 fail() {
   if [ "${CI:-}" = true ]; then echo "desktop/test.sh: FAIL: $*" >&2; exit 1; fi
@@ -23,7 +16,8 @@ fail() {
 command -v Xvfb >/dev/null || fail "no Xvfb"
 command -v import >/dev/null || fail "no ImageMagick import"
 
-cargo build -q -p lichen-desktop --example screens
+# --workspace: the features `cargo test --workspace` built with, so nothing is rebuilt.
+cargo build -q --workspace --locked --example screens
 BIN=target/debug/examples/screens
 OUT=target/screenshots
 rm -rf "$OUT"; mkdir -p "$OUT"

@@ -30,3 +30,16 @@ ensure_pkgs() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 }
+
+# What the desktop window needs to be shown and screenshotted under Xvfb (desktop/test.sh):
+# the X server, ImageMagick's import, Mesa's software OpenGL and the X libraries winit opens.
+DESKTOP_PKGS=(
+  "cmd:Xvfb=xvfb" "cmd:import=imagemagick"
+  "file:/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so=libgl1-mesa-dri"
+  "file:/usr/lib/x86_64-linux-gnu/libEGL.so.1=libegl1"
+  "file:/usr/lib/x86_64-linux-gnu/libGL.so.1=libgl1"
+  "file:/usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0=libxkbcommon-x11-0"
+  "file:/usr/lib/x86_64-linux-gnu/libXcursor.so.1=libxcursor1"
+  "file:/usr/lib/x86_64-linux-gnu/libXrandr.so.2=libxrandr2"
+  "file:/usr/lib/x86_64-linux-gnu/libXi.so.6=libxi6"
+)

@@ -10,13 +10,14 @@ step() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 # System packages, all in one apt run before anything else uses apt: libdbus-1-dev and
 # pkg-config build btleplug (the `ble` feature, on for the CLI); dbus (dbus-daemon) and
 # python3-dbusmock run the BlueZ D-Bus mock test (core/tests/ble_dbusmock.rs); debootstrap
-# makes the Swift chroot; JNA and JUnit run the Kotlin tests on the JVM. Installed only when
+# makes the Swift chroot; JNA and JUnit run the Kotlin tests on the JVM; Xvfb, ImageMagick and
+# Mesa's software OpenGL show and screenshot the desktop window. Installed only when
 # missing, as root, on Debian/Ubuntu.
 . scripts/sysdeps.sh
 ensure_pkgs "cmd:pkg-config=pkg-config" "pc:dbus-1=libdbus-1-dev" \
   "cmd:dbus-daemon=dbus" "py:dbusmock=python3-dbusmock" "cmd:debootstrap=debootstrap" \
   "file:/usr/share/java/jna.jar=libjna-java" "file:/usr/share/java/junit4.jar=junit4" \
-  "cmd:java=default-jre-headless" "cmd:npm=npm"
+  "cmd:java=default-jre-headless" "cmd:npm=npm" "${DESKTOP_PKGS[@]}"
 
 # Python binding tests need pytest.
 if ! python3 -m pytest --version >/dev/null 2>&1; then
@@ -71,6 +72,10 @@ else
 fi
 step "tests"
 cargo test --workspace --locked
+# The desktop window's UI tests ran above (egui_kittest, in `cargo test`); here the real
+# eframe window renders each main screen on Xvfb and is screenshotted (target/screenshots/).
+step "the desktop window under Xvfb (screenshots)"
+desktop/test.sh
 step "Python binding tests"
 bindings/test.sh
 # The Swift step spends minutes compiling the 10k-line generated module, mostly on its own:

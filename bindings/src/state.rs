@@ -99,6 +99,9 @@ pub struct FeedBehind {
     pub peer_max: u32,
     /// Side chains still incomplete.
     pub open_chains: u32,
+    /// From whom: the open links (ids, as in the link list) whose peers showed more, most
+    /// first.
+    pub from_links: Vec<u32>,
 }
 
 /// Sync progress at a glance.
@@ -154,6 +157,7 @@ impl Sync {
                             held: b.held,
                             peer_max: b.peer_max,
                             open_chains: small(b.open_chains),
+                            from_links: b.from.iter().map(|&(link, _)| link).collect(),
                         })
                         .collect(),
                     entries_missing: s.entries_missing,

@@ -248,6 +248,16 @@ fn a_want_cannot_claim_more_of_my_feed_than_i_wrote() {
         fid: *me.fid(),
         seq: 2
     }));
+    // From whom: each link that showed more of a feed than is held, most first; never a link
+    // for my own feed (nobody holds more of it than I wrote); a closed link is no source.
+    let p = e.progress();
+    let of = |fid: FeedId| p.iter().find(|p| p.fid == fid).unwrap().shown_by.clone();
+    assert_eq!(of(other), vec![(PEER, u32::MAX - 1), (FaceId(2), 2)]);
+    assert_eq!(of(*me.fid()), vec![]);
+    e.remove_face(PEER);
+    let p = e.progress();
+    let rest = p.iter().find(|p| p.fid == other).unwrap();
+    assert_eq!(rest.shown_by, vec![(FaceId(2), 2)]);
 }
 
 #[test]

@@ -52,6 +52,8 @@ pub struct Open {
     pub more: bool,
     /// What peers say has not arrived.
     pub gaps: Vec<Gap>,
+    /// The names of the loaded messages' authors.
+    pub names: std::collections::HashMap<FeedId, String>,
 }
 
 /// What the paired dongle's link last said.
@@ -161,6 +163,7 @@ pub struct Desktop {
     /// Desktop notifications (notify-send where present); off in tests.
     pub notify: bool,
     marked: Option<(ChatId, u32)>,
+    fonts: bool,
 }
 
 #[derive(Default)]
@@ -209,9 +212,9 @@ pub fn mark(state: Option<DeliveryState>) -> &'static str {
         None => "",
         Some(DeliveryState::Written) => "·",
         Some(DeliveryState::Sent) => "↑",
-        Some(DeliveryState::Stored) => "✓",
-        Some(DeliveryState::Delivered) => "✓✓",
-        Some(DeliveryState::Read) => "✓✓ read",
+        Some(DeliveryState::Stored) => "✔",
+        Some(DeliveryState::Delivered) => "✔✔",
+        Some(DeliveryState::Read) => "✔✔ read",
     }
 }
 
@@ -266,6 +269,7 @@ impl Desktop {
             title: String::new(),
             notify: true,
             marked: None,
+            fonts: false,
         }
     }
 
@@ -301,12 +305,13 @@ impl Desktop {
             messages: Vec::new(),
             more: false,
             gaps: Vec::new(),
+            names: Default::default(),
         });
         self.chat = Inflight::default();
         self.chat.busy = true;
         self.older = false;
         self.marked = None;
-        self.scroll_to = Some(f32::MAX);
+        self.scroll_to = None;
         self.worker.send(Cmd::OpenChat(id, PAGE));
     }
 
@@ -397,20 +402,35 @@ impl Desktop {
                 messages,
                 more,
                 gaps,
+                names,
             } => {
                 let again = self.chat.done();
                 if let Some(o) = self.open.as_mut().filter(|o| o.id == id) {
+                    let first_page = o.messages.is_empty();
                     o.title = title;
                     o.gaps = gaps;
+                    o.names.extend(names);
                     merge_newest(o, messages, more);
+                    if first_page {
+                        // A chat opens at its newest message; from there the list sticks
+                        // to the bottom. (A finite offset: egui's row maths overflows on
+                        // f32::MAX.)
+                        self.scroll_to = Some(o.messages.len() as f32 * ROW);
+                    }
                 }
                 if again {
                     self.refresh_chat();
                 }
             }
-            Reply::Older { id, messages, more } => {
+            Reply::Older {
+                id,
+                messages,
+                more,
+                names,
+            } => {
                 self.older = false;
                 if let Some(o) = self.open.as_mut().filter(|o| o.id == id) {
+                    o.names.extend(names);
                     let k = messages.len();
                     let mut all = messages;
                     all.append(&mut o.messages);
@@ -500,7 +520,7 @@ impl Desktop {
                 ));
             }
             AppEvent::Warning(w) => self.alarm = Some(w),
-            AppEvent::ForkDetected { seq } => {
+            AppEvent::ForkDetected { seq, .. } => {
                 self.alarm = Some(format!(
                     "another device writes with this key (two entries at {seq}): stop using one of them"
                 ));
@@ -516,6 +536,23 @@ impl Desktop {
             AppEvent::LinkUp { .. } | AppEvent::LinkDown { .. } | AppEvent::Relay { .. } => {
                 self.last_poll = None;
             }
+            AppEvent::GosetFull { refused } => {
+                self.alarm = Some(format!(
+                    "this device follows 100 feeds, the most tinySSB allows: {} is not replicated",
+                    refused.short_display()
+                ));
+            }
+            AppEvent::AirtimeSpent { face, .. } => {
+                self.notice = Some(format!(
+                    "link #{face} used its LoRa airtime budget: it sends again when the budget recovers"
+                ));
+                self.last_poll = None;
+            }
+            AppEvent::AirtimeResumed { face } => {
+                self.notice = Some(format!("link #{face} sends again"));
+                self.last_poll = None;
+            }
+            AppEvent::FeedAdded { .. } => self.last_poll = None,
             AppEvent::Progress { .. } => {}
         }
     }
@@ -540,6 +577,10 @@ impl Desktop {
 
     /// Draws the window (called each frame by eframe, or by the test harness).
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        if !self.fonts {
+            install_fonts(ui.ctx());
+            self.fonts = true;
+        }
         self.poll();
         let title = self.title();
         if title != self.title {
@@ -651,8 +692,11 @@ impl Desktop {
         ui.heading("Welcome to Lichen");
         ui.label("Offline group chat over tinySSB. Choose where your data lives, then create a new identity, import a key or restore a backup.");
         ui.horizontal(|ui| {
-            ui.label("Data folder:");
-            ui.text_edit_singleline(&mut self.dir);
+            field(
+                ui,
+                "Data folder:",
+                egui::TextEdit::singleline(&mut self.dir),
+            );
         });
         let dir = PathBuf::from(self.dir.trim());
         ui.separator();
@@ -665,8 +709,11 @@ impl Desktop {
             }
         });
         ui.separator();
-        ui.label("Import a key file (paste its text):");
-        ui.add(egui::TextEdit::multiline(&mut self.key_text).desired_rows(3));
+        field(
+            ui,
+            "Import a key file (paste its text):",
+            egui::TextEdit::multiline(&mut self.key_text).desired_rows(3),
+        );
         ui.checkbox(
             &mut self.may_have_entries,
             "This key may already have messages on another device (posting waits until they are recovered, so the feed never forks)",
@@ -679,8 +726,11 @@ impl Desktop {
             });
         }
         ui.separator();
-        ui.label("Restore a backup (paste its text):");
-        ui.add(egui::TextEdit::multiline(&mut self.backup_text).desired_rows(3));
+        field(
+            ui,
+            "Restore a backup (paste its text):",
+            egui::TextEdit::multiline(&mut self.backup_text).desired_rows(3),
+        );
         if ui.button("Restore the backup").clicked() {
             self.worker.send(Cmd::Restore {
                 dir,
@@ -691,8 +741,9 @@ impl Desktop {
 
     fn chat_list(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.label("New chat with:");
-            ui.add(
+            field(
+                ui,
+                "New chat with:",
                 egui::TextEdit::singleline(&mut self.new_chat)
                     .hint_text("names or ids, comma-separated")
                     .desired_width(120.0),
@@ -752,7 +803,7 @@ impl Desktop {
         });
         ui.label(
             RichText::new(
-                "Marks: · written  ↑ sent  ✓ stored on another device  ✓✓ delivered  ✓✓ read",
+                "Marks: · written  ↑ sent  ✔ stored on another device  ✔✔ delivered  ✔✔ read",
             )
             .small(),
         );
@@ -781,11 +832,12 @@ impl Desktop {
         if let Some(y) = self.scroll_to.take() {
             area = area.vertical_scroll_offset(y);
         }
-        let names: std::collections::HashMap<FeedId, String> = self
+        let mut names: std::collections::HashMap<FeedId, String> = self
             .contacts
             .iter()
             .map(|c| (c.fid, c.name.clone()))
             .collect();
+        names.extend(o.names.iter().map(|(f, n)| (*f, n.clone())));
         let row_h = ROW - ui.spacing().item_spacing.y;
         let out = area.show_rows(ui, row_h, n, |ui, rows| {
             let first = rows.start;
@@ -831,7 +883,9 @@ impl Desktop {
         ui.separator();
         let id = o.id.clone();
         ui.horizontal(|ui| {
-            let edit = ui.add(
+            let edit = field(
+                ui,
+                "Message:",
                 egui::TextEdit::singleline(&mut self.compose)
                     .hint_text("Write a message")
                     .desired_width(ui.available_width() - 160.0),
@@ -862,11 +916,13 @@ impl Desktop {
                 ui.label(format!("{}{trust} — {}", c.name, c.fid.short_display()));
             }
             ui.separator();
-            ui.label("Add from a feed id:");
-            ui.text_edit_singleline(&mut self.add_ref);
+            field(
+                ui,
+                "Add from a feed id:",
+                egui::TextEdit::singleline(&mut self.add_ref),
+            );
             ui.horizontal(|ui| {
-                ui.label("Name:");
-                ui.text_edit_singleline(&mut self.add_alias);
+                field(ui, "Name:", egui::TextEdit::singleline(&mut self.add_alias));
             });
             if ui.button("Add contact").clicked() {
                 let alias = Some(self.add_alias.trim().to_owned()).filter(|a| !a.is_empty());
@@ -875,8 +931,11 @@ impl Desktop {
                 self.add_ref.clear();
                 self.add_alias.clear();
             }
-            ui.label("Or accept an invite:");
-            ui.text_edit_singleline(&mut self.invite_in);
+            field(
+                ui,
+                "Or accept an invite:",
+                egui::TextEdit::singleline(&mut self.invite_in),
+            );
             if ui.button("Accept invite").clicked() {
                 self.worker
                     .send(Cmd::AcceptInvite(std::mem::take(&mut self.invite_in)));
@@ -902,8 +961,11 @@ impl Desktop {
     fn pairing(&mut self, ui: &mut egui::Ui) {
         ui.heading("Dongle");
         ui.horizontal(|ui| {
-            ui.label("Emulator address (empty: Bluetooth):");
-            ui.text_edit_singleline(&mut self.emu_addr);
+            field(
+                ui,
+                "Emulator address (empty: Bluetooth):",
+                egui::TextEdit::singleline(&mut self.emu_addr),
+            );
         });
         let emu = Some(self.emu_addr.trim().to_owned()).filter(|e| !e.is_empty());
         if ui.button("Scan").clicked() {
@@ -992,8 +1054,11 @@ impl Desktop {
     fn sync_screen(&mut self, ui: &mut egui::Ui) {
         ui.heading("Links");
         ui.horizontal(|ui| {
-            ui.label("Listen on:");
-            ui.text_edit_singleline(&mut self.listen_addr);
+            field(
+                ui,
+                "Listen on:",
+                egui::TextEdit::singleline(&mut self.listen_addr),
+            );
             if ui.button("Listen").clicked() {
                 self.worker.send(Cmd::ListenWs(self.listen_addr.clone()));
             }
@@ -1002,8 +1067,11 @@ impl Desktop {
             }
         });
         ui.horizontal(|ui| {
-            ui.label("Connect to:");
-            ui.add(egui::TextEdit::singleline(&mut self.dial_url).hint_text("ws://host:port"));
+            field(
+                ui,
+                "Connect to:",
+                egui::TextEdit::singleline(&mut self.dial_url).hint_text("ws://host:port"),
+            );
             if ui.button("Connect").clicked() {
                 self.worker.send(Cmd::DialWs(self.dial_url.clone()));
             }
@@ -1045,6 +1113,7 @@ impl Desktop {
             ui.strong("held");
             ui.strong("a peer has");
             ui.strong("missing");
+            ui.strong("from");
             ui.end_row();
             for b in &s.behind {
                 ui.label(
@@ -1068,6 +1137,7 @@ impl Desktop {
                     })
                     .text(format!("{}{open}", b.peer_max.saturating_sub(b.held))),
                 );
+                ui.label(from_whom(&self.links, &b.from));
                 ui.end_row();
             }
         });
@@ -1076,20 +1146,25 @@ impl Desktop {
     fn settings_screen(&mut self, ui: &mut egui::Ui) {
         ui.heading("Settings");
         egui::Grid::new("settings").show(ui, |ui| {
-            ui.label("My name");
-            ui.text_edit_singleline(&mut self.form.name);
+            field(
+                ui,
+                "My name",
+                egui::TextEdit::singleline(&mut self.form.name),
+            );
             ui.end_row();
             ui.label("Receipts");
             ui.checkbox(&mut self.form.receipts, "send delivered and read receipts");
             ui.end_row();
-            ui.label("Network key");
-            ui.add(
+            field(
+                ui,
+                "Network key",
                 egui::TextEdit::singleline(&mut self.form.network_key)
                     .hint_text("empty: the public network"),
             );
             ui.end_row();
-            ui.label("Relays");
-            ui.add(
+            field(
+                ui,
+                "Relays",
                 egui::TextEdit::multiline(&mut self.form.relays)
                     .desired_rows(2)
                     .hint_text("wss://… one a line"),
@@ -1125,8 +1200,11 @@ impl Desktop {
         ui.separator();
         ui.heading("History");
         ui.horizontal(|ui| {
-            ui.label("Folder:");
-            ui.text_edit_singleline(&mut self.export_dir);
+            field(
+                ui,
+                "Folder:",
+                egui::TextEdit::singleline(&mut self.export_dir),
+            );
         });
         let dir = PathBuf::from(self.export_dir.trim());
         ui.horizontal(|ui| {
@@ -1142,6 +1220,21 @@ impl Desktop {
             }
         });
     }
+}
+
+/// The links a feed's missing entries can come from, in words ("#3 ws 10.0.0.7:8940 (has
+/// 120)"), or why none is named.
+pub fn from_whom(links: &[(u32, String, String)], from: &[(u32, u32)]) -> String {
+    if from.is_empty() {
+        return "no open link has more".into();
+    }
+    from.iter()
+        .map(|(id, has)| match links.iter().find(|(l, _, _)| l == id) {
+            Some((_, kind, peer)) => format!("#{id} {kind} {peer} (has {has})"),
+            None => format!("#{id} (has {has})"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Replaces the newest part of `o`'s messages by `newest` (oldest first), keeping what was
@@ -1166,6 +1259,25 @@ fn merge_newest(o: &mut Open, newest: Vec<Message>, more: bool) {
         None => {}
     }
     o.messages.extend(newest);
+}
+
+/// egui's fonts, with Hack behind Ubuntu in the proportional family: it draws the arrows
+/// and marks (↑ →) that Ubuntu lacks, where egui would otherwise draw a box.
+fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if fonts.font_data.contains_key("Hack") {
+        if let Some(list) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+            list.insert(1.min(list.len()), "Hack".to_owned());
+        }
+    }
+    ctx.set_fonts(fonts);
+}
+
+/// A text field named by the label before it: screen readers (and the UI tests) find it by
+/// that name.
+fn field(ui: &mut egui::Ui, label: &str, edit: egui::TextEdit<'_>) -> egui::Response {
+    let name = ui.label(label);
+    ui.add(edit).labelled_by(name.id)
 }
 
 /// Draws `text` as a QR code, `px` points a module.

@@ -3,7 +3,7 @@
 //! what it waits for (`Desktop::busy`). Events of the front door arrive the same way.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,6 +119,8 @@ pub enum Reply {
         more: bool,
         /// What peers say has not arrived.
         gaps: Vec<Gap>,
+        /// The names to show for the page's authors (their own, my alias, or the short id).
+        names: Vec<(FeedId, String)>,
     },
     /// An older page (oldest first).
     Older {
@@ -128,6 +130,8 @@ pub enum Reply {
         messages: Vec<Message>,
         /// Whether older history remains.
         more: bool,
+        /// The names to show for the page's authors.
+        names: Vec<(FeedId, String)>,
     },
     /// A new chat exists.
     NewChat(ChatId),
@@ -177,10 +181,8 @@ impl Worker {
 
     /// The next reply, if one is waiting (never blocks).
     pub fn poll(&self) -> Option<Reply> {
-        match self.rx.try_recv() {
-            Ok(r) => Some(r),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        // Empty or disconnected (the thread ended): nothing to take.
+        self.rx.try_recv().ok()
     }
 }
 
@@ -296,6 +298,17 @@ fn bluetooth() -> anyhow::Result<Arc<dyn Central>> {
     anyhow::bail!("this build has no Bluetooth: give a dongle emulator's address")
 }
 
+/// The names of a page's authors, each asked once (a name the core cannot give is left to
+/// the window's short id).
+fn names_of(app: &App, messages: &[Message]) -> Vec<(FeedId, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    messages
+        .iter()
+        .filter(|m| seen.insert(m.author))
+        .filter_map(|m| Some((m.author, app.chats().name_of(&m.author).ok()?)))
+        .collect()
+}
+
 fn handle(slot: &mut Option<Arc<App>>, cmd: Cmd, out: &Out) -> anyhow::Result<()> {
     let opts = AppOptions::default;
     match cmd {
@@ -337,17 +350,25 @@ fn handle(slot: &mut Option<Arc<App>>, cmd: Cmd, out: &Out) -> anyhow::Result<()
             let (messages, more) = app.timeline_page(&id, None, limit)?;
             let summary = app.chats().summary(&id)?;
             let gaps = app.chats().gaps(&id)?;
+            let names = names_of(app, &messages);
             out.send(Reply::Chat {
                 id,
                 title: summary.title,
                 messages,
                 more,
                 gaps,
+                names,
             });
         }
         Cmd::Older(id, cursor, limit) => {
             let (messages, more) = app.timeline_page(&id, Some(&cursor), limit)?;
-            out.send(Reply::Older { id, messages, more });
+            let names = names_of(app, &messages);
+            out.send(Reply::Older {
+                id,
+                messages,
+                more,
+                names,
+            });
         }
         Cmd::Send(chat, text) => {
             app.send(&chat, &text)?;
@@ -420,11 +441,11 @@ fn handle(slot: &mut Option<Arc<App>>, cmd: Cmd, out: &Out) -> anyhow::Result<()
             ));
         }
         Cmd::ExportHistory(dir) => {
-            let r = app.export_tinyssb(&dir)?;
+            let r = app.feed_log()?.export_tinyssb(&dir)?;
             out.send(Reply::Notice(format!("exported: {r:?}")));
         }
         Cmd::ImportHistory(dir) => {
-            let r = app.import_tinyssb(&dir)?;
+            let r = app.feed_log()?.import_tinyssb(&dir)?;
             out.send(Reply::Notice(format!("imported: {r:?}")));
         }
         Cmd::ExportBackup(path) => {

@@ -1,6 +1,7 @@
 //! The window driven headlessly by egui_kittest over the real app: a real sled store, a
 //! second real node over a WebSocket on loopback, a dongle emulator over its socket. Clicks
 //! go through the accessibility tree as a person's would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -115,7 +116,7 @@ fn create_post_receive_read_and_marks_advance() {
         state_of_reply(d) == Some(DeliveryState::Read)
     });
     h.step();
-    h.get_by_label("✓✓ read");
+    h.get_by_label("✔✔ read");
     assert_ne!(chat, ChatId::Public);
     b.stop();
 }

@@ -20,6 +20,9 @@ pub struct Behind {
     pub peer_max: u32,
     /// Side chains still incomplete.
     pub open_chains: usize,
+    /// From whom: the open links (id, the most that link's peer showed) that have more than
+    /// is held here, most first.
+    pub from: Vec<(u32, u32)>,
 }
 
 /// Progress at a glance.
@@ -54,6 +57,7 @@ impl SyncSummary {
                 held: p.held,
                 peer_max: p.peer_max,
                 open_chains: p.open_chains,
+                from: p.shown_by.iter().map(|&(f, m)| (f.0, m)).collect(),
             })
             .collect();
         let entries_missing = snap

@@ -310,6 +310,9 @@ pub struct FeedProgress {
     /// never a delivery state (see `peer_max`) but is worth telling the person: another
     /// device writes this key, or this device's history is still to be recovered.
     pub peer_claimed: u32,
+    /// The open links whose peer showed more than is held, with the most each showed, most
+    /// first: where the missing entries can come from.
+    pub shown_by: Vec<(FaceId, u32)>,
 }
 
 /// The replication engine of one node.
@@ -533,6 +536,18 @@ impl Engine {
         self.by_dmx.values().copied().collect()
     }
 
+    /// The links that showed more of `fid` than `held`, most first.
+    fn shown_by(&self, fid: &FeedId, held: u32) -> Vec<(FaceId, u32)> {
+        let mut v: Vec<(FaceId, u32)> = self
+            .face_holds
+            .iter()
+            .filter(|((_, f), &m)| f == fid && m > held)
+            .map(|(&(face, _), &m)| (face, m))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
     /// Progress per replicated feed.
     pub fn progress(&self) -> Vec<FeedProgress> {
         self.feeds
@@ -540,6 +555,7 @@ impl Engine {
             .map(|(fid, st)| FeedProgress {
                 fid: *fid,
                 held: st.next_seq - 1,
+                shown_by: self.shown_by(fid, st.next_seq - 1),
                 peer_claimed: self.peer_claims.get(fid).copied().unwrap_or(0),
                 peer_max: self.peer_holds.get(fid).map_or(0, |&m| {
                     if self.own == Some(*fid) {
