@@ -160,3 +160,85 @@ fn bad_references_are_errors_not_panics() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn group_delivery_and_route_through_the_cli() {
+    // A writes to a group of three; B receives it over a WebSocket and says so in its signed
+    // record; C never connects. `messages` at B tells the route, at A who stored it.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    for d in [&a, &b, &c] {
+        lichen(d, &["init"]);
+    }
+    let (a_ref, b_ref, c_ref) = (my_ref(&a), my_ref(&b), my_ref(&c));
+    lichen(&a, &["contacts", "add", &b_ref, "--alias", "bob"]);
+    lichen(&a, &["contacts", "add", &c_ref, "--alias", "carol"]);
+    lichen(&b, &["contacts", "add", &a_ref, "--alias", "alice"]);
+    let sent = json_lines(
+        &lichen(
+            &a,
+            &["send", "--to", "bob,carol", "plan for saturday", "--json"],
+        )
+        .stdout,
+    );
+    let chat = sent[0]["chat"].as_str().unwrap().to_owned();
+    let before = json_lines(&lichen(&a, &["messages", "--chat", &chat, "--json"]).stdout);
+    // The author's own copy counts: "stored by 1 of 3 (me)".
+    assert_eq!(before[0]["delivery"]["stored"], 1, "{}", before[0]);
+
+    sync(&b, &a);
+    let at_b = json_lines(&lichen(&b, &["messages", "--chat", &chat, "--json"]).stdout);
+    let m = at_b
+        .iter()
+        .find(|m| m["text"] == "plan for saturday")
+        .unwrap();
+    assert_eq!(
+        (
+            m["route"]["kind"].as_str(),
+            m["route"]["direction"].as_str()
+        ),
+        (Some("websocket"), Some("arrived")),
+        "{m}"
+    );
+    let line =
+        String::from_utf8_lossy(&lichen(&b, &["messages", "--chat", &chat]).stdout).into_owned();
+    assert!(line.contains("[arrived over websocket "), "{line}");
+
+    // B's record comes back to A with the next sync: stored by B too, and by whom.
+    let mut delivery = serde_json::Value::Null;
+    for _ in 0..3 {
+        sync(&b, &a);
+        let at_a = json_lines(&lichen(&a, &["messages", "--chat", &chat, "--json"]).stdout);
+        delivery = at_a
+            .iter()
+            .find(|m| m["text"] == "plan for saturday")
+            .unwrap()["delivery"]
+            .clone();
+        if delivery["stored"] == 2 {
+            break;
+        }
+    }
+    assert_eq!(delivery["stored"], 2, "{delivery}");
+    let members = delivery["members"].as_array().unwrap();
+    let of = |name: &str| members.iter().find(|m| m["name"] == name).unwrap().clone();
+    assert_eq!(of("bob")["stored"], true, "{delivery}");
+    assert_eq!(of("carol")["stored"], false, "{delivery}");
+    let text =
+        String::from_utf8_lossy(&lichen(&a, &["messages", "--chat", &chat]).stdout).into_owned();
+    // Members are listed in key order, so "(bob, me)" or "(me, bob)".
+    let who = text
+        .split("stored by 2 of 3 (")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("{text}"));
+    let mut who: Vec<&str> = who.split(", ").collect();
+    who.sort();
+    assert_eq!(who, ["bob", "me"], "{text}");
+    // Nobody claims entries A lacks: no gap lines.
+    let all = json_lines(&lichen(&a, &["messages", "--chat", &chat, "--json"]).stdout);
+    assert!(all.iter().all(|l| l.get("gap").is_none()), "{all:?}");
+}
