@@ -17,9 +17,7 @@ rm -rf "$stage/gen" "$stage/pkg" "$stage/lib"
 mkdir -p "$stage/gen" "$stage/pkg" "$stage/lib" "$stage/keep"
 target/debug/uniffi-bindgen generate target/debug/liblichen_ffi.so --language swift \
   --out-dir "$stage/gen" --no-format
-# uniffi 0.32 writes the C field of BleCentral.open as `open` (Swift's keyword quoting) into
-# the C header, which clang rejects; the field's name does not matter to the ABI.
-sed -i 's/`open`/open/' "$stage/gen/LichenFFI.h"
+swift_check_header "$stage/gen/LichenFFI.h"
 # The generated files keep their old time when unchanged, so Swift rebuilds only what changed.
 for f in Lichen.swift LichenFFI.h; do
   cmp -s "$stage/gen/$f" "$stage/keep/$f" || cp "$stage/gen/$f" "$stage/keep/$f"

@@ -47,3 +47,14 @@ swift_run() {
     LD_LIBRARY_PATH="$inside.lib" LIBRARY_PATH="$inside.lib" LICHEN_LIB_DIR="$inside.lib" \
     sh -c "cd $inside && $*"
 }
+
+# uniffi quotes a Swift keyword used as a callback method's name (`open`) into the C header
+# as well, which clang rejects. The interface avoids keywords (BleCentral.connect); this says
+# so plainly if one comes back, instead of a clang error deep in the build.
+swift_check_header() {
+  if grep -v '^[[:space:]]*//' "$1" | grep -q '`'; then
+    echo "$1 has a backticked name: a callback method named like a Swift keyword? rename it" >&2
+    grep -n '`' "$1" | grep -v '^[0-9]*:[[:space:]]*//' >&2
+    return 1
+  fi
+}

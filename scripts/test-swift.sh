@@ -22,16 +22,14 @@ gen="$target/swift-generated"
 rm -rf "$gen"
 "$target/debug/uniffi-bindgen" generate "$target/debug/liblichen_ffi.so" \
   --language swift --out-dir "$gen" --no-format
-# uniffi 0.32 escapes Swift keywords in the C header too (`open`, BleCentral's method, becomes
-# a backticked struct field, which clang rejects): drop the backticks outside comments.
-sed -i '/^[[:space:]]*\/\//! s/`\([A-Za-z_][A-Za-z0-9_]*\)`/\1/g' "$gen/LichenFFI.h"
+. scripts/swift.sh
+swift_check_header "$gen/LichenFFI.h"
 put() { cmp -s "$1" "$2" || cp "$1" "$2"; }
 put "$gen/Lichen.swift" "$pkg/Sources/Lichen/Lichen.swift"
 put "$gen/LichenFFI.h" "$pkg/Sources/LichenFFI/LichenFFI.h"
 put "$gen/LichenFFI.modulemap" "$pkg/Sources/LichenFFI/module.modulemap"
 cp -p "$target/debug/liblichen_ffi.so" "$lib/"
 
-. scripts/swift.sh
 swift_chroot_ensure
 # A hung test ends the run (20 min; the tests take about one) rather than CI's whole budget.
 SWIFT_JOB=${SWIFT_JOB:-swift} swift_run "$pkg" "$lib" timeout 1200 swift test "$@"

@@ -66,6 +66,8 @@ def median(xs):
 
 
 async def main(root_dir, rounds):
+    # The same process before the root: the interpreter, asyncio and the loaded library.
+    before_kb, _ = memory()
     t = time.perf_counter()
     root = await lichen.LichenBuilder(root_dir).open()
     open_ms = (time.perf_counter() - t) * 1000
@@ -86,7 +88,8 @@ async def main(root_dir, rounds):
             lists.append(list_reset(chats))
         print(json.dumps({"open_root_ms": open_ms, "page_ms": median(pages),
                           "list_ms": median(lists), "rounds": rounds,
-                          "vm_rss_kb": rss, "vm_hwm_kb": hwm}))
+                          "vm_rss_kb": rss, "vm_hwm_kb": hwm,
+                          "vm_rss_before_root_kb": before_kb}))
     finally:
         await root.shutdown()
 

@@ -57,4 +57,7 @@ for who, d in [("Rust process", m), ("Python process", p)]:
     ok = "under" if hwm < target_mb else "OVER"
     print(f"{who:16} holding the root open: VmRSS {rss:.1f} MB, VmHWM {hwm:.1f} MB "
           f"({ok} the {target_mb} MB target)")
+before = p["vm_rss_before_root_kb"] / 1024
+print(f"Python process before opening the root (interpreter, asyncio, the library loaded): "
+      f"VmRSS {before:.1f} MB; the open root adds {p['vm_rss_kb'] / 1024 - before:.1f} MB")
 PY

@@ -83,7 +83,7 @@ pub trait BleCentral: Send + Sync {
     /// Connects to `device_id`, asks for an MTU of 128 or more, checks the tinySSB service
     /// (RX written with response, TX notified) and subscribes to TX; returns the MTU. Hand
     /// every TX notification to `sink.notified` and the link's loss to `sink.disconnected`.
-    fn open(&self, device_id: String, sink: Arc<GattSink>) -> Result<u32, OpenError>;
+    fn connect(&self, device_id: String, sink: Arc<GattSink>) -> Result<u32, OpenError>;
     /// Writes `value` to RX with response; returns once answered.
     fn write(&self, device_id: String, value: Vec<u8>) -> Result<(), CallbackError>;
     /// Disconnects `device_id`.
@@ -204,7 +204,7 @@ impl Central for ForeignCentral {
                 reason: reason.clone(),
             });
             let (c, dev) = (self.0.clone(), id.to_owned());
-            let mtu = match blocking(move || c.open(dev, sink)).await {
+            let mtu = match blocking(move || c.connect(dev, sink)).await {
                 Some(Ok(mtu)) => mtu,
                 Some(Err(OpenError::DeviceGone { .. })) => {
                     return Err(BleError::DeviceGone { name: id.into() })

@@ -122,7 +122,7 @@ class SocketCentral(lichen.BleCentral):
     def stop_scan(self):
         pass
 
-    def open(self, device_id, sink):
+    def connect(self, device_id, sink):
         try:
             host, port = device_id.rsplit(":", 1)
             s = socket.create_connection((host, int(port)), timeout=3)
@@ -242,7 +242,7 @@ class Refusing(lichen.BleCentral):
     def stop_scan(self):
         pass
 
-    def open(self, device_id, sink):
+    def connect(self, device_id, sink):
         raise ValueError("something unexpected")
 
     def write(self, device_id, value):

@@ -21,8 +21,9 @@ gen=target/ios-gen
 rm -rf "$gen" && mkdir -p "$gen/headers"
 target/debug/uniffi-bindgen generate target/debug/liblichen_ffi.dylib --language swift \
   --out-dir "$gen" --no-format
-# uniffi 0.32 quotes the C field of BleCentral.open as `open`, which clang rejects (ios/test.sh).
-sed 's/`open`/open/' "$gen/LichenFFI.h" >"$gen/headers/LichenFFI.h"
+. scripts/swift.sh
+swift_check_header "$gen/LichenFFI.h"
+cp "$gen/LichenFFI.h" "$gen/headers/LichenFFI.h"
 cat > "$gen/headers/module.modulemap" <<'MAP'
 module LichenFFI {
     header "LichenFFI.h"

@@ -90,7 +90,17 @@ fn make(dir: &Path, messages: usize) -> Result<()> {
     .save(&layout.settings_file())?;
     let fids: Vec<FeedId> = people.iter().map(|p| *p.fid()).collect();
     let mut rng = StdRng::seed_from_u64(100_000);
-    let plans: Vec<Vec<usize>> = (0..CHATS).map(|c| plan(c, &mut rng)).collect();
+    // Two groups of the same people are one chat: draw again until the 100 are distinct.
+    let mut plans: Vec<Vec<usize>> = Vec::with_capacity(CHATS);
+    let mut seen = std::collections::BTreeSet::new();
+    while plans.len() < CHATS {
+        let p = plan(plans.len(), &mut rng);
+        let mut key = p.clone();
+        key.sort_unstable();
+        if seen.insert(key) {
+            plans.push(p);
+        }
+    }
     {
         let store = layout.open_store()?;
         let net = Network::deployed();

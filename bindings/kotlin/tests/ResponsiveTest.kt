@@ -80,11 +80,11 @@ class ResponsiveTest {
                     it.create()
                 }
                 try {
-                    // open() sleeps 1.5 s on Lichen's thread; pair waits for it, the caller's does not.
+                    // connect() sleeps 1.5 s on Lichen's thread; pair waits for it, the caller's does not.
                     a.chats().list()
                     val h = holdOf { a.dongle().pair(emu.name()) }
                     assertEquals(emu.name(), h.value.name)
-                    assertTrue("pair took ${h.tookMs} ms: open's delay did not happen", h.tookMs >= 1400)
+                    assertTrue("pair took ${h.tookMs} ms: connect's delay did not happen", h.tookMs >= 1400)
                     assertFreed(h)
                     // The synchronous calls are cheap: each returns well within the limit.
                     for ((what, call) in listOf<Pair<String, () -> Any>>(

@@ -168,7 +168,7 @@ class SocketCentral(private val addrs: List<String>) : BleCentral {
 
     override fun stopScan() {}
 
-    override fun open(deviceId: String, sink: GattSink): UInt {
+    override fun connect(deviceId: String, sink: GattSink): UInt {
         if (openDelayMs > 0) Thread.sleep(openDelayMs)
         val s = Socket()
         val mtu: Int

@@ -87,7 +87,7 @@ public final class CentralSession: BleCentral, @unchecked Sendable {
 
     public func stopScan() { port.stopScan() }
 
-    public func open(deviceId: String, sink: GattSink) throws -> UInt32 {
+    public func connect(deviceId: String, sink: GattSink) throws -> UInt32 {
         observer?.opening(deviceId)
         let mtu: UInt32
         do {

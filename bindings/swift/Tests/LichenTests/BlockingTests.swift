@@ -169,7 +169,7 @@ final class SlowCentral: BleCentral, @unchecked Sendable {
         sink.found(deviceId: "slow-1", name: "tinySSB-slow", rssi: -40)
     }
     func stopScan() {}
-    func open(deviceId: String, sink: GattSink) throws -> UInt32 {
+    func connect(deviceId: String, sink: GattSink) throws -> UInt32 {
         slow()
         throw OpenError.DeviceGone(reason: "too slow")
     }

@@ -127,7 +127,7 @@ final class Refusing: BleCentral, @unchecked Sendable {
 
     func stopScan() {}
 
-    func open(deviceId: String, sink: GattSink) throws -> UInt32 {
+    func connect(deviceId: String, sink: GattSink) throws -> UInt32 {
         throw Unexpected(description: "something unexpected")
     }
 

@@ -223,7 +223,7 @@ final class SocketCentral: BleCentral, @unchecked Sendable {
 
     func stopScan() {}
 
-    func open(deviceId: String, sink: GattSink) throws -> UInt32 {
+    func connect(deviceId: String, sink: GattSink) throws -> UInt32 {
         let w: Wire
         let mtu: UInt32
         do {

@@ -97,7 +97,7 @@ class CentralAdapter(private val port: GattPort) : BleCentral {
         }
     }
 
-    override fun open(deviceId: String, sink: GattSink): UInt {
+    override fun connect(deviceId: String, sink: GattSink): UInt {
         devices.remove(deviceId)?.let { closeQuietly(it) }
         var device: Device? = null
         val events = object : GattEvents {
