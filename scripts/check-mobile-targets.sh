@@ -39,6 +39,9 @@ export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
 export CFLAGS_aarch64_linux_android="--target=aarch64-linux-android21 -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
 export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
 export CFLAGS_aarch64_apple_ios="--target=arm64-apple-ios13.0 -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -I$shim"
+# cc-rs asks `xcrun` for the iPhone SDK unless SDKROOT names one; the stand-in folder is all
+# ring's freestanding C needs. The deployment target is the same iOS 13.
+export SDKROOT="$shim" IPHONEOS_DEPLOYMENT_TARGET=13.0
 
 status=0
 for t in aarch64-linux-android aarch64-apple-ios; do

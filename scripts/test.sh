@@ -10,14 +10,16 @@ step() { echo "== $1 (at $((SECONDS / 60))m$((SECONDS % 60))s)"; }
 # System packages, all in one apt run before anything else uses apt: libdbus-1-dev and
 # pkg-config build btleplug (the `ble` feature, on for the CLI); dbus (dbus-daemon) and
 # python3-dbusmock run the BlueZ D-Bus mock test (core/tests/ble_dbusmock.rs); debootstrap
-# makes the Swift chroot; JNA and JUnit run the Kotlin tests on the JVM; Xvfb, ImageMagick and
+# makes the Swift chroot; JNA and JUnit run the Kotlin tests on the JVM; clang and llvm-ar
+# build ring's C for the phones' targets; Xvfb, ImageMagick and
 # Mesa's software OpenGL show and screenshot the desktop window. Installed only when
 # missing, as root, on Debian/Ubuntu.
 . scripts/sysdeps.sh
 ensure_pkgs "cmd:pkg-config=pkg-config" "pc:dbus-1=libdbus-1-dev" \
   "cmd:dbus-daemon=dbus" "py:dbusmock=python3-dbusmock" "cmd:debootstrap=debootstrap" \
   "file:/usr/share/java/jna.jar=libjna-java" "file:/usr/share/java/junit4.jar=junit4" \
-  "cmd:java=default-jre-headless" "cmd:npm=npm" "${DESKTOP_PKGS[@]}"
+  "cmd:java=default-jre-headless" "cmd:npm=npm" "cmd:clang=clang" "cmd:llvm-ar=llvm" \
+  "${DESKTOP_PKGS[@]}"
 
 # Python binding tests need pytest.
 if ! python3 -m pytest --version >/dev/null 2>&1; then
@@ -72,6 +74,10 @@ else
 fi
 step "tests"
 cargo test --workspace --locked
+# `cargo check` of the bindings for aarch64-linux-android and aarch64-apple-ios (about 3 min:
+# ring's C built by clang for each; no NDK or Xcode here, nothing linked, no APK or IPA).
+step "the bindings check for the phones' targets"
+scripts/check-mobile-targets.sh
 # The desktop window's UI tests ran above (egui_kittest, in `cargo test`); here the real
 # eframe window renders each main screen on Xvfb and is screenshotted (target/screenshots/).
 step "the desktop window under Xvfb (screenshots)"
