@@ -1108,6 +1108,10 @@ impl Desktop {
             .iter()
             .map(|c| (c.fid, c.name.clone()))
             .collect();
+        if s.behind.is_empty() {
+            ui.label("Every feed is complete here: no link has shown more than this device holds.");
+            return;
+        }
         egui::Grid::new("behind").striped(true).show(ui, |ui| {
             ui.strong("feed");
             ui.strong("held");
@@ -1302,5 +1306,33 @@ fn qr(ui: &mut egui::Ui, text: &str, px: f32) {
                 Color32::BLACK,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_whom_names_each_link_that_has_more() {
+        let links = vec![
+            (1, "ble".to_owned(), "tinySSB-7e57".to_owned()),
+            (2, "ws".to_owned(), "10.0.0.7:8940".to_owned()),
+        ];
+        assert_eq!(
+            from_whom(&links, &[(2, 120), (1, 90)]),
+            "#2 ws 10.0.0.7:8940 (has 120), #1 ble tinySSB-7e57 (has 90)"
+        );
+        // A link that closed since the summary: named by its id only.
+        assert_eq!(from_whom(&links, &[(5, 3)]), "#5 (has 3)");
+        assert_eq!(from_whom(&links, &[]), "no open link has more");
+    }
+
+    #[test]
+    fn packet_hint_and_marks() {
+        assert_eq!(packets_for("hi"), 1);
+        assert!(packets_for(&"x".repeat(300)) > 1);
+        assert_eq!(mark(Some(DeliveryState::Read)), "✔✔ read");
+        assert_eq!(mark(None), "");
     }
 }
