@@ -832,12 +832,6 @@ impl Desktop {
         if let Some(y) = self.scroll_to.take() {
             area = area.vertical_scroll_offset(y);
         }
-        let mut names: std::collections::HashMap<FeedId, String> = self
-            .contacts
-            .iter()
-            .map(|c| (c.fid, c.name.clone()))
-            .collect();
-        names.extend(o.names.iter().map(|(f, n)| (*f, n.clone())));
         let row_h = ROW - ui.spacing().item_spacing.y;
         let out = area.show_rows(ui, row_h, n, |ui, rows| {
             let first = rows.start;
@@ -846,10 +840,7 @@ impl Desktop {
                 let who = if mine {
                     "me".to_owned()
                 } else {
-                    names
-                        .get(&m.author)
-                        .cloned()
-                        .unwrap_or_else(|| m.author.short_display())
+                    display_name(&o.names, &self.contacts, &m.author)
                 };
                 let text = m.text().unwrap_or("(cannot be shown)");
                 ui.horizontal(|ui| {
@@ -1103,11 +1094,6 @@ impl Desktop {
                     .map_or(String::new(), |w| format!(" — {w}"))
             ));
         }
-        let names: std::collections::HashMap<FeedId, String> = self
-            .contacts
-            .iter()
-            .map(|c| (c.fid, c.name.clone()))
-            .collect();
         if s.behind.is_empty() {
             ui.label("Every feed is complete here: no link has shown more than this device holds.");
             return;
@@ -1120,12 +1106,7 @@ impl Desktop {
             ui.strong("from");
             ui.end_row();
             for b in &s.behind {
-                ui.label(
-                    names
-                        .get(&b.fid)
-                        .cloned()
-                        .unwrap_or_else(|| b.fid.short_display()),
-                );
+                ui.label(display_name(&Default::default(), &self.contacts, &b.fid));
                 ui.label(b.held.to_string());
                 ui.label(b.peer_max.to_string());
                 let open = if b.open_chains > 0 {
@@ -1224,6 +1205,19 @@ impl Desktop {
             }
         });
     }
+}
+
+/// The name to show for a feed: the core's name for it (sent with a page), else a contact's,
+/// else its short id. Looked up per row shown, so no frame builds a table of every name.
+pub fn display_name(
+    page: &std::collections::HashMap<FeedId, String>,
+    contacts: &[Contact],
+    fid: &FeedId,
+) -> String {
+    page.get(fid)
+        .or_else(|| contacts.iter().find(|c| c.fid == *fid).map(|c| &c.name))
+        .cloned()
+        .unwrap_or_else(|| fid.short_display())
 }
 
 /// The links a feed's missing entries can come from, in words ("#3 ws 10.0.0.7:8940 (has
@@ -1326,6 +1320,25 @@ mod tests {
         // A link that closed since the summary: named by its id only.
         assert_eq!(from_whom(&links, &[(5, 3)]), "#5 (has 3)");
         assert_eq!(from_whom(&links, &[]), "no open link has more");
+    }
+
+    #[test]
+    fn display_name_prefers_the_cores_name_then_a_contacts_then_the_short_id() {
+        let fid = |b: u8| *lichen::Identity::from_seed(&[b; 32]).fid();
+        let (ana, bo, cy) = (fid(1), fid(2), fid(3));
+        let contact = |f: FeedId, name: &str| Contact {
+            fid: f,
+            alias: Some(name.into()),
+            iam: None,
+            trust: Some(1),
+            name: name.into(),
+        };
+        let contacts = vec![contact(ana, "ana (contact)"), contact(bo, "bo")];
+        let page: std::collections::HashMap<FeedId, String> =
+            [(ana, "Ana".to_owned())].into_iter().collect();
+        assert_eq!(display_name(&page, &contacts, &ana), "Ana");
+        assert_eq!(display_name(&page, &contacts, &bo), "bo");
+        assert_eq!(display_name(&page, &contacts, &cy), cy.short_display());
     }
 
     #[test]
