@@ -13,6 +13,7 @@ use lichen::ble::emu_client::EmuCentral;
 use lichen::ble::link::Central;
 use lichen::ble::pairing;
 use lichen::ble::status::LinkPhase;
+use lichen::ble::syncwatch::SyncState;
 use lichen::ble::BleError;
 use lichen::emu::radio::{Radio, SimAir};
 use lichen::emu::{EmuConfig, Emulator};
@@ -165,10 +166,92 @@ pub struct DongleLinkStatus {
     pub packets_out: u64,
     /// Whether the dongle and this device replicate the same feeds, in words.
     pub sync: String,
+    /// The same, for the app to act on (a badge, a notification).
+    pub sync_state: DongleSync,
+    /// Whether the dongle holds as many feeds as it can: a new contact or group member
+    /// cannot pass through it (in sync or not; see `sync_state`).
+    pub dongle_full: bool,
     /// The last connection error, in words.
     pub last_error: Option<String>,
+    /// When the supervisor tries again (Unix ms), while it waits between attempts.
+    pub next_attempt_unix_ms: Option<u64>,
     /// When this was written (Unix ms): old means no node runs the link now.
     pub updated_unix_ms: u64,
+}
+
+/// Whether this device and the dongle replicate the same feeds (tinySSB replicates
+/// nothing through a dongle until both sides hold the same list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DongleSync {
+    /// No list of feeds heard from the dongle yet.
+    Unknown,
+    /// Both hold the same feeds: messages move. `full`: the dongle holds as many as it can.
+    Agreed {
+        /// Feeds on both sides.
+        feeds: u32,
+        /// The dongle cannot take another feed.
+        full: bool,
+    },
+    /// The lists differ and are being reconciled.
+    Converging {
+        /// Feeds on this device.
+        ours: u32,
+        /// Feeds on the dongle.
+        theirs: u32,
+    },
+    /// The lists have differed for over a minute: nothing replicates.
+    Stalled {
+        /// Feeds on this device.
+        ours: u32,
+        /// Feeds on the dongle.
+        theirs: u32,
+    },
+    /// The dongle is full and lacks some of this device's feeds: nothing replicates
+    /// through it until they match (fewer contacts here, or a dongle with room).
+    Full {
+        /// Feeds on this device.
+        ours: u32,
+        /// Feeds on the dongle (its most).
+        theirs: u32,
+    },
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<&SyncState> for DongleSync {
+    fn from(s: &SyncState) -> DongleSync {
+        match *s {
+            SyncState::Unknown => DongleSync::Unknown,
+            SyncState::Agreed { feeds, full } => DongleSync::Agreed {
+                feeds: count(feeds),
+                full,
+            },
+            SyncState::Converging { ours, theirs } => DongleSync::Converging {
+                ours: count(ours),
+                theirs: count(theirs),
+            },
+            SyncState::Stalled { ours, theirs } => DongleSync::Stalled {
+                ours: count(ours),
+                theirs: count(theirs),
+            },
+            SyncState::DongleFull { ours, theirs } => DongleSync::Full {
+                ours: count(ours),
+                theirs: count(theirs),
+            },
+        }
+    }
+}
+
+impl DongleSync {
+    /// Whether the dongle can take no more feeds.
+    fn is_full(self) -> bool {
+        matches!(
+            self,
+            DongleSync::Full { .. } | DongleSync::Agreed { full: true, .. }
+        )
+    }
 }
 
 /// The paired dongle and its link.
@@ -207,7 +290,10 @@ pub(crate) fn pairing_status(st: pairing::PairingStatus) -> PairingStatus {
             packets_in: l.health.packets_in,
             packets_out: l.health.packets_out,
             sync: l.sync.describe(),
+            sync_state: DongleSync::from(&l.sync),
+            dongle_full: DongleSync::from(&l.sync).is_full(),
             last_error: l.last_error,
+            next_attempt_unix_ms: l.next_attempt_unix_ms,
             updated_unix_ms: l.updated_unix_ms,
         }),
     }
@@ -381,5 +467,74 @@ impl EmulatedAir {
 impl Drop for DongleEmulator {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lichen::ble::status::DongleStatus;
+
+    use super::*;
+
+    fn status_with(sync: SyncState, phase: LinkPhase, next: Option<u64>) -> PairingStatus {
+        let mut link = DongleStatus::new("emu:1", "tinySSB-f011");
+        link.sync = sync;
+        link.phase = phase;
+        link.next_attempt_unix_ms = next;
+        pairing_status(pairing::PairingStatus {
+            paired: pairing::PairedDongle {
+                id: "emu:1".into(),
+                name: "tinySSB-f011".into(),
+                transport: "emulator".into(),
+                paired_unix_ms: 1,
+            },
+            link: Some(link),
+        })
+    }
+
+    #[test]
+    fn a_full_dongle_is_a_field_not_only_words() {
+        let full = status_with(
+            SyncState::DongleFull { ours: 4, theirs: 3 },
+            LinkPhase::Connected,
+            None,
+        );
+        let link = full.link.unwrap();
+        assert!(link.dongle_full);
+        assert_eq!(link.sync_state, DongleSync::Full { ours: 4, theirs: 3 });
+        assert!(link.sync.contains("the dongle is full"));
+        // Agreed but at its most: still full (a new contact cannot pass).
+        let at_most = status_with(
+            SyncState::Agreed {
+                feeds: 3,
+                full: true,
+            },
+            LinkPhase::Connected,
+            None,
+        );
+        assert!(at_most.link.unwrap().dongle_full);
+        for sync in [
+            SyncState::Unknown,
+            SyncState::Agreed {
+                feeds: 2,
+                full: false,
+            },
+            SyncState::Converging { ours: 4, theirs: 3 },
+            SyncState::Stalled { ours: 4, theirs: 3 },
+        ] {
+            let link = status_with(sync.clone(), LinkPhase::Connected, None)
+                .link
+                .unwrap();
+            assert!(!link.dongle_full, "{sync:?} is not full");
+        }
+    }
+
+    #[test]
+    fn the_next_attempt_crosses_while_waiting() {
+        let waiting = status_with(SyncState::Unknown, LinkPhase::Waiting, Some(1_234_567));
+        let link = waiting.link.unwrap();
+        assert_eq!(link.phase, "waiting");
+        assert_eq!(link.next_attempt_unix_ms, Some(1_234_567));
+        assert!(!link.connected);
     }
 }

@@ -43,6 +43,10 @@ struct DongleView: View {
                             if let l = st.link {
                                 LabeledContent("Packets in / out", value: "\(l.packetsIn) / \(l.packetsOut)")
                                 LabeledContent("Sync", value: l.sync)
+                                if l.dongleFull {
+                                    Text("The dongle is full: a new contact cannot pass through it")
+                                        .foregroundStyle(.red)
+                                }
                             }
                         }
                         LabeledContent("MTU", value: "\(mtu)")

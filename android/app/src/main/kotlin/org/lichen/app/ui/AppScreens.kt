@@ -201,6 +201,10 @@ fun DongleScreenView(root: Lichen) {
             is DongleScreen.Reconnecting -> {
                 Text("${x.name}: reconnecting (attempt ${x.attempt})")
                 x.lastError?.let { Text(it) }
+                x.nextAttemptUnixMs?.let {
+                    val s = ((it - System.currentTimeMillis()) / 1000).coerceAtLeast(0)
+                    Text("next try in $s s")
+                }
                 TextButton(onClick = { scope.launch { vm.unpair() } }) { Text("Unpair") }
             }
             is DongleScreen.Failed -> {

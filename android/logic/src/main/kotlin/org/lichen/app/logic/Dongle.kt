@@ -73,10 +73,15 @@ sealed interface DongleScreen {
     data class LinkLost(val name: String, val reason: String?) : DongleScreen
 
     /**
-     * The supervisor is trying again. The bindings report the phase but not when the next
-     * attempt is due (a gap), so the screen shows the attempt number and the last error.
+     * The supervisor is trying again: the attempt number, the last error and, while it waits
+     * between attempts, when the next one is due (Unix ms; null while connecting).
      */
-    data class Reconnecting(val name: String, val attempt: Int, val lastError: String?) : DongleScreen
+    data class Reconnecting(
+        val name: String,
+        val attempt: Int,
+        val lastError: String?,
+        val nextAttemptUnixMs: Long? = null,
+    ) : DongleScreen
     data class Failed(val message: String, val action: PairingAction) : DongleScreen
 }
 
@@ -159,14 +164,19 @@ class DongleViewModel(private val dongle: Dongle) {
                 mtu = link.mtu?.toInt(),
                 rssi = link.rssi?.toInt(),
                 sync = link.sync,
-                full = DongleFull.detect(link.sync),
+                full = link.dongleFull,
             )
         }
         val out = when (now) {
             is DongleScreen.Connected -> DongleScreen.LinkLost(name, link.lastError)
             is DongleScreen.LinkLost, is DongleScreen.Reconnecting -> {
                 if (phase == "connecting" && lastPhase != "connecting") attempt++
-                DongleScreen.Reconnecting(name, attempt.coerceAtLeast(1), link.lastError)
+                DongleScreen.Reconnecting(
+                    name,
+                    attempt.coerceAtLeast(1),
+                    link.lastError,
+                    link.nextAttemptUnixMs?.toLong(),
+                )
             }
             else -> DongleScreen.Pairing(name)
         }

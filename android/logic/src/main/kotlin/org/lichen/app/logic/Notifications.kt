@@ -108,7 +108,7 @@ class DongleWatch(private val goneAfterMs: Long = 15 * 60_000L) {
                 out += Alert.DongleGone(name, (nowMs - since) / 60_000L)
             }
         }
-        val full = DongleFull.detect(link.sync)
+        val full = link.dongleFull
         if (full && !fullSent) out += Alert.DongleFull(name)
         fullSent = full
         return out

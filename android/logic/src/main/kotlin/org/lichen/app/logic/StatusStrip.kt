@@ -42,7 +42,7 @@ data class StatusStrip(
             val badge = when {
                 dongle == null -> DongleBadge.NONE_PAIRED
                 dongle.link == null -> DongleBadge.UNKNOWN
-                DongleFull.detect(dongle.link!!.sync) -> DongleBadge.FULL
+                dongle.link!!.dongleFull -> DongleBadge.FULL
                 dongle.link!!.connected -> DongleBadge.CONNECTED
                 else -> DongleBadge.RECONNECTING
             }
@@ -54,13 +54,4 @@ data class StatusStrip(
             )
         }
     }
-}
-
-/**
- * Whether the dongle's sync sentence says it is full. The bindings give the dongle's sync
- * state only as a sentence (DongleLinkStatus.sync), so this reads the words core writes
- * for both of its full states; a structured field would be better (listed as a gap).
- */
-object DongleFull {
-    fun detect(sync: String): Boolean = sync.contains("dongle is full")
 }

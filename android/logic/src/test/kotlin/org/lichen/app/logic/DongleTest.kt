@@ -42,6 +42,13 @@ class DongleTest {
             waitFor("link lost") { vm.refresh().also { seen.see(it) } as? DongleScreen.LinkLost }
             val again = waitFor("reconnecting") { vm.refresh().also { seen.see(it) } as? DongleScreen.Reconnecting }
             assertTrue(again.attempt >= 1)
+            // Between attempts the screen knows when the next one is due.
+            val waiting = waitFor("a next attempt time") {
+                (vm.refresh().also { seen.see(it) } as? DongleScreen.Reconnecting)
+                    ?.takeIf { it.nextAttemptUnixMs != null }
+            }
+            val dueIn = waiting.nextAttemptUnixMs!! - System.currentTimeMillis()
+            assertTrue("next attempt due in $dueIn ms", dueIn in -2_000L..120_000L)
             delay(1500)
             assertTrue("still down while out of range", vm.refresh().also { seen.see(it) } !is DongleScreen.Connected)
             emu.setBle(true)

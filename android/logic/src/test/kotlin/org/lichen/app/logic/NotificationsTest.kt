@@ -7,6 +7,7 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.lichen.DongleLinkStatus
+import org.lichen.DongleSync
 import org.lichen.LichenBuilder
 import org.lichen.LichenEvent
 import org.lichen.PairedDongle
@@ -53,17 +54,22 @@ class NotificationsTest {
 
     @Test
     fun aDongleGoneForLongOrFullAlertsOnce() {
-        fun st(connected: Boolean, sync: String = "in sync") = PairingStatus(
+        fun st(connected: Boolean, full: Boolean = false) = PairingStatus(
             PairedDongle("id", "tinySSB-1", "bluetooth", 0u),
-            DongleLinkStatus("waiting", connected, null, null, 0u, 0u, sync, null, 0u),
+            DongleLinkStatus(
+                "waiting", connected, null, null, 0u, 0u,
+                // The sentence is for people; the alert must follow the typed state.
+                "in sync",
+                if (full) DongleSync.Full(4u, 3u) else DongleSync.Agreed(3u, false),
+                full, null, null, 0u,
+            ),
         )
         val w = DongleWatch(goneAfterMs = 60_000)
         assertEquals(emptyList<Alert>(), w.observe(st(true), 0))
         assertEquals(emptyList<Alert>(), w.observe(st(false), 1_000))
         assertEquals(listOf(Alert.DongleGone("tinySSB-1", 1)), w.observe(st(false), 61_000))
         assertEquals(emptyList<Alert>(), w.observe(st(false), 120_000))
-        val full = "the dongle is full (100 feeds, the most it can hold) and does not hold all"
-        assertEquals(listOf(Alert.DongleFull("tinySSB-1")), w.observe(st(true, full), 130_000))
-        assertEquals(emptyList<Alert>(), w.observe(st(true, full), 140_000))
+        assertEquals(listOf(Alert.DongleFull("tinySSB-1")), w.observe(st(true, true), 130_000))
+        assertEquals(emptyList<Alert>(), w.observe(st(true, true), 140_000))
     }
 }
