@@ -50,6 +50,8 @@ scripts/check-cli-door.sh
 scripts/check-node-faces.sh
 step "lints (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+step "the apps build against the door (lichen without internals)"
+scripts/check-door.sh
 # Licences, bans and sources of the dependency tree, and advisories (deny.toml, ADR 0030).
 # cargo-deny comes from crates.io when it is missing (once; its build takes ~320 s of CPU:
 # about 3 to 5 minutes on a free 2-core machine, 46 min on one shared by 8 builders). The

@@ -133,7 +133,7 @@ impl Links {
         group: Option<String>,
         interface: Option<String>,
     ) -> Result<Arc<Link>, LinkError> {
-        let mut cfg = lichen::face::udp::UdpConfig::default();
+        let mut cfg = lichen::UdpConfig::default();
         if let Some(g) = group {
             let a: std::net::SocketAddrV4 = g.parse().map_err(|_| LinkError::BadAddress {
                 reason: format!("{g:?} is not a group address (239.5.5.8:1558)"),

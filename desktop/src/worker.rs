@@ -242,7 +242,7 @@ fn describe(cmd: &Cmd) -> String {
 fn opened(app: App, slot: &mut Option<Arc<App>>, out: &Out) -> anyhow::Result<()> {
     let started = app.start();
     if crate::ui::wifi_on(&app.settings()) {
-        if let Err(e) = app.udp_multicast(lichen::face::udp::UdpConfig::default()) {
+        if let Err(e) = app.udp_multicast(lichen::UdpConfig::default()) {
             out.send(Reply::Failed(format!("Wi-Fi multicast: {e}")));
         }
     }

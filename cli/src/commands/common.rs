@@ -61,11 +61,9 @@ impl RelayArgs {
             ..RelayOptions::default()
         };
         if let Some(path) = &self.relay_ca {
-            let pem = lichen::fsutil::read_small(path, lichen::fsutil::PEM_MAX)
-                .with_context(|| format!("reading {}", path.display()))?;
             relay
-                .add_roots_pem(&pem)
-                .with_context(|| format!("{}", path.display()))?;
+                .add_roots_file(path)
+                .with_context(|| format!("reading {}", path.display()))?;
         }
         Ok(AppOptions {
             relay,

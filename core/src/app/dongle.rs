@@ -20,7 +20,7 @@ impl App {
         let link = resume_paired(
             self.layout.root(),
             self.options.central.as_ref(),
-            self.node()?,
+            self.running()?,
         )?;
         let running = link.is_some();
         if let Ok(mut d) = self.dongle.lock() {

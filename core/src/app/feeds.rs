@@ -242,7 +242,7 @@ impl App {
     /// The feeds this directory holds (list, entries, inspect context, reference layout).
     pub fn feed_log(&self) -> Result<FeedLog, AppError> {
         Ok(FeedLog::new(
-            self.node()?.store().clone(),
+            self.running()?.store().clone(),
             self.settings().network()?,
         ))
     }

@@ -17,7 +17,7 @@ pub struct ChatEntry {
 impl App {
     /// The tokio runtime the node runs on: work an app starts belongs on it.
     pub fn runtime(&self) -> Result<tokio::runtime::Handle, AppError> {
-        Ok(self.node()?.handle())
+        Ok(self.running()?.handle())
     }
 
     /// Starts keeping the paired dongle connected (after pairing it while running); false
@@ -36,7 +36,7 @@ impl App {
     /// The open links: id, kind, peer.
     pub fn link_list(&self) -> Result<Vec<(u32, String, String)>, AppError> {
         Ok(self
-            .node()?
+            .running()?
             .snapshot()?
             .links
             .into_iter()

@@ -40,7 +40,7 @@ impl App {
     pub fn confirm_new_key(&self) -> Result<(), AppError> {
         self.update_key(KeyState::Ready)?;
         self.gate.release();
-        self.node()?.remote().set_own_feed(*self.fid())?;
+        self.running()?.remote().set_own_feed(*self.fid())?;
         Ok(())
     }
 
@@ -66,7 +66,7 @@ impl App {
     /// progress is checked (the own feed is not named to the engine while held, so what
     /// peers show of it is not capped at what we hold).
     pub(crate) fn watch_recovery(&self) -> Result<(), AppError> {
-        let node = self.node()?;
+        let node = self.running()?;
         let link = node.link();
         let remote = node.remote();
         let mut rx = node.subscribe();

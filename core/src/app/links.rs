@@ -68,7 +68,7 @@ impl App {
         peer: String,
         task: Option<AbortHandle>,
     ) -> Result<LinkHandle, AppError> {
-        let node = self.node()?;
+        let node = self.running()?;
         Ok(LinkHandle {
             kind,
             peer,
@@ -81,13 +81,13 @@ impl App {
     /// Accepts WebSocket peers on `addr` (`127.0.0.1:0` picks a port); the handle's `peer`
     /// is the bound address. Closing it stops accepting; accepted links stay until closed.
     pub fn listen_ws(&self, addr: &str) -> Result<LinkHandle, AppError> {
-        let (local, task) = self.node()?.listen_ws_task(addr)?;
+        let (local, task) = self.running()?.listen_ws_task(addr)?;
         self.handle("ws-listen", local.to_string(), Some(task))
     }
 
     /// Dials a WebSocket peer (`ws://host:port`); returns once its link is up.
     pub fn dial_ws(&self, url: &str) -> Result<LinkHandle, AppError> {
-        let node = self.node()?;
+        let node = self.running()?;
         let mut rx = node.subscribe();
         node.connect_ws(url)?;
         let up = node.handle().block_on(async {
@@ -116,7 +116,7 @@ impl App {
 
     /// Joins the UDP multicast group of `cfg`.
     pub fn udp_multicast(&self, cfg: UdpConfig) -> Result<LinkHandle, AppError> {
-        let node = self.node()?;
+        let node = self.running()?;
         let rt = node.handle();
         let sock = {
             let _guard = rt.enter();
@@ -137,7 +137,7 @@ impl App {
         target: RelayTarget,
         role: TunnelRole,
     ) -> Result<LinkHandle, AppError> {
-        let node = self.node()?;
+        let node = self.running()?;
         let peer = peer_label(&target);
         let task = relay::connect(node, target, role, self.options.relay.clone())?;
         self.handle(relay::KIND, peer, Some(task))
@@ -150,7 +150,7 @@ impl App {
         conn: Connection,
         kind: &'static str,
     ) -> Result<LinkHandle, AppError> {
-        let node = self.node()?;
+        let node = self.running()?;
         let peer = format!("{} ({})", conn.info.name, conn.info.id);
         let link = node.link();
         let task = node.handle().spawn(async move {
@@ -162,7 +162,7 @@ impl App {
 
     /// Closes the open link `face` (an id from [`AppEvent::LinkUp`] or the sync summary).
     pub fn close_link(&self, face: u32) -> Result<(), AppError> {
-        self.node()?
+        self.running()?
             .link()
             .unregister(FaceId(face), "closed".into());
         Ok(())

@@ -227,8 +227,15 @@ impl App {
         }
     }
 
-    /// The node (snapshots, advanced use).
+    /// The node below the door (snapshots, the store), for this repository's tests and
+    /// developer tools: only with the `internals` feature (ADR 0035).
+    #[cfg(feature = "internals")]
     pub fn node(&self) -> Result<&Node, AppError> {
+        self.running()
+    }
+
+    /// The running node, or `Stopped` after shutdown.
+    pub(crate) fn running(&self) -> Result<&Node, AppError> {
         self.node.as_ref().ok_or(AppError::Stopped)
     }
 
@@ -282,7 +289,7 @@ impl App {
 
     /// Links up, feeds held and behind, entries missing, side chains open, synced or why not.
     pub fn sync_summary(&self) -> Result<SyncSummary, AppError> {
-        Ok(SyncSummary::of(&self.node()?.snapshot()?))
+        Ok(SyncSummary::of(&self.running()?.snapshot()?))
     }
 }
 

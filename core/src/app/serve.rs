@@ -240,7 +240,7 @@ impl App {
     /// The links open now.
     pub fn links(&self) -> Result<Vec<LinkInfo>, AppError> {
         Ok(self
-            .node()?
+            .running()?
             .snapshot()?
             .links
             .into_iter()
@@ -254,7 +254,7 @@ impl App {
 
     /// Starts watching the events of a run ([`Watch::run`]).
     pub fn watch(&self) -> Result<Watch<'_>, AppError> {
-        Ok(Watch::new(self.node()?, Some(self.subscribe())))
+        Ok(Watch::new(self.running()?, Some(self.subscribe())))
     }
 
     /// Runs until `until` says so (or Ctrl-C), telling `tell` what happens from now on, and

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 use tracing::warn;
@@ -47,10 +46,9 @@ pub(crate) struct Inner {
     pub holds_pub: Mutex<crate::chat::members::Publisher>,
 }
 
+/// Seconds since the Unix epoch, as TAV timestamps carry them ([`crate::clock`]).
 pub(crate) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    i64::try_from(crate::clock::unix_secs()).unwrap_or(i64::MAX)
 }
 
 impl Drop for Inner {

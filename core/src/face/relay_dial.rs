@@ -154,6 +154,14 @@ impl RelayOptions {
         }
         Ok(n)
     }
+
+    /// [`RelayOptions::add_roots_pem`] of a PEM file, read with a bound (a root file is
+    /// small; a huge or unreadable one is an error, never a long read).
+    pub fn add_roots_file(&mut self, path: &std::path::Path) -> std::io::Result<usize> {
+        let pem = crate::fsutil::read_small(path, crate::fsutil::PEM_MAX)?;
+        self.add_roots_pem(&pem)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
 }
 
 /// Builds the TLS client configuration for `options` (once per link).
