@@ -244,16 +244,6 @@ impl From<&SyncState> for DongleSync {
     }
 }
 
-impl DongleSync {
-    /// Whether the dongle can take no more feeds.
-    fn is_full(self) -> bool {
-        matches!(
-            self,
-            DongleSync::Full { .. } | DongleSync::Agreed { full: true, .. }
-        )
-    }
-}
-
 /// The paired dongle and its link.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PairingStatus {
@@ -291,7 +281,7 @@ pub(crate) fn pairing_status(st: pairing::PairingStatus) -> PairingStatus {
             packets_out: l.health.packets_out,
             sync: l.sync.describe(),
             sync_state: DongleSync::from(&l.sync),
-            dongle_full: DongleSync::from(&l.sync).is_full(),
+            dongle_full: l.sync.dongle_full(),
             last_error: l.last_error,
             next_attempt_unix_ms: l.next_attempt_unix_ms,
             updated_unix_ms: l.updated_unix_ms,

@@ -57,6 +57,15 @@ pub enum SyncState {
 }
 
 impl SyncState {
+    /// Whether the dongle holds as many feeds as it can (agreed at its most, or full and
+    /// lacking some of ours): a new feed cannot pass through it.
+    pub fn dongle_full(&self) -> bool {
+        matches!(
+            self,
+            SyncState::DongleFull { .. } | SyncState::Agreed { full: true, .. }
+        )
+    }
+
     /// A sentence for the person at the screen.
     pub fn describe(&self) -> String {
         match self {
